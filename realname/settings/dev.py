@@ -1,0 +1,30 @@
+"""Development: the embedded default. With DATABASE_URL and REDIS_URL unset it uses the private
+Postgres cluster and the filesystem broker that ``./dev.sh serve`` starts under .local/."""
+
+from urllib.parse import quote
+
+from .base import *
+from .base import LOCAL_DIR, cache_for, celery_broker_for, database_from_url, env
+
+DEBUG = env.bool("DEBUG", default=True)
+# Development only: never used by the production settings, which require SECRET_KEY.
+SECRET_KEY = env("SECRET_KEY", default="insecure-development-key-do-not-use-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+EMBEDDED_DATABASE_URL = "postgres://realname@{}/realname".format(
+    quote(str(LOCAL_DIR / "postgres" / "data"), safe="")
+)
+DATABASES = {"default": database_from_url(env("DATABASE_URL", default=EMBEDDED_DATABASE_URL))}
+
+REDIS_URL = env("REDIS_URL", default="") or None
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_for(REDIS_URL)
+CACHES = {"default": cache_for(REDIS_URL)}
+
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEYS", default=["dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="]
+)
+BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default="development-blind-index-key")
+
+# Serve static files from the app folders, without needing collectstatic first.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,35 @@
+"""Tests: the real Postgres and Redis named by DATABASE_URL and REDIS_URL (``./dev.sh test``
+starts private ones when they are unset), and a real Celery worker process started by a fixture."""
+
+from .base import *
+from .base import database_from_url, env, logging_config
+
+DEBUG = False
+SECRET_KEY = "insecure-test-key"  # noqa: S105 - test settings only
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+DATABASES = {
+    "default": database_from_url(
+        env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/realname")
+    )
+}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("REALNAME_TEST_RUN_ID", default="test"),
+    }
+}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+FIELD_ENCRYPTION_KEYS = ["test1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItdGVzdHMh"]
+BLIND_INDEX_KEY = "test-blind-index-key"
+LOGGING = logging_config("text", "WARNING")
+
+# Serve static files from the app folders, without needing collectstatic first.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

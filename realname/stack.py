@@ -1,0 +1,233 @@
+"""The two commands behind ``./dev.sh``: run the whole service, and run the whole test suite.
+
+``serve``: PostgreSQL (DATABASE_URL, or a private cluster kept under .local/postgres), migrations,
+a Celery worker with beat (Redis at REDIS_URL, or a filesystem queue under .local/broker) and the
+web server; Ctrl-C stops them all, the database last.
+
+``test``: ruff, mypy, the migrations check and pytest, against DATABASE_URL/REDIS_URL when set,
+otherwise against a private PostgreSQL and Redis made for this run and removed after it."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+from .embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServiceError
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = Path(os.environ.get("REALNAME_LOCAL_DIR", BASE_DIR / ".local"))
+PYTHON = sys.executable
+
+
+def say(message: str) -> None:
+    print(f"[realname] {message}", flush=True)
+
+
+class Stopped(Exception):
+    """SIGTERM arrived: shut down as for Ctrl-C."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped
+
+
+def _terminate(processes: list[tuple[str, subprocess.Popen]]) -> None:
+    for _, process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for name, process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            say(f"{name} did not stop in time; killing it")
+            process.kill()
+
+
+def _wait_for_health(url: str, web: subprocess.Popen, timeout: float = 90) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own loopback URL
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def serve(host: str, port: int) -> int:
+    env = os.environ.copy()
+    env.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.dev")
+    env.setdefault("REALNAME_LOCAL_DIR", str(LOCAL_DIR))
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _raise_stopped)
+
+    postgres: EmbeddedPostgres | None = None
+    processes: list[tuple[str, subprocess.Popen]] = []
+    try:
+        if env.get("DATABASE_URL"):
+            say("database: DATABASE_URL")
+        else:
+            postgres = EmbeddedPostgres(LOCAL_DIR / "postgres")
+            say(f"database: private PostgreSQL in {postgres.data_dir} ({postgres.bin_dir})")
+            env["DATABASE_URL"] = postgres.start()
+        if env.get("REDIS_URL"):
+            say("broker and cache: REDIS_URL")
+        else:
+            say(f"broker: filesystem queue in {LOCAL_DIR / 'broker'}; cache: {LOCAL_DIR / 'cache'}")
+
+        say("applying migrations")
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput"], cwd=BASE_DIR, env=env, check=True
+        )
+
+        processes.append(
+            (
+                "worker",
+                subprocess.Popen(
+                    [
+                        PYTHON,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "realname",
+                        "worker",
+                        "--loglevel=INFO",
+                        "--concurrency=2",
+                        "--beat",
+                        f"--schedule={LOCAL_DIR / 'celerybeat-schedule'}",
+                    ],
+                    cwd=BASE_DIR,
+                    env=env,
+                ),
+            )
+        )
+        processes.append(
+            (
+                "web",
+                subprocess.Popen(
+                    [PYTHON, "manage.py", "runserver", f"{host}:{port}"], cwd=BASE_DIR, env=env
+                ),
+            )
+        )
+        web = processes[-1][1]
+        url = f"http://{host}:{port}/"
+        if _wait_for_health(f"{url}healthz", web):
+            say(f"realname is running: open {url}  (Ctrl-C stops everything)")
+        else:
+            say(f"the site did not report healthy yet; see the log above and {url}healthz")
+        while True:
+            for name, process in processes:
+                if process.poll() is not None:
+                    say(f"{name} exited with code {process.returncode}; stopping the rest")
+                    return 1
+            time.sleep(1)
+    except (KeyboardInterrupt, Stopped):
+        say("stopping")
+        return 0
+    except EmbeddedServiceError as exc:
+        say(str(exc))
+        return 1
+    except subprocess.CalledProcessError as exc:
+        say(f"{' '.join(map(str, exc.cmd[1:3]))} failed with exit code {exc.returncode}")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip clean-up
+        _terminate(processes)
+        if postgres:
+            postgres.stop()
+            say("database stopped")
+
+
+def run_tests(pytest_args: list[str]) -> int:
+    env = os.environ.copy()
+    env["DJANGO_SETTINGS_MODULE"] = "realname.settings.test"
+    env.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API beside live_server
+    run_id = uuid.uuid4().hex[:8]
+    env["REALNAME_TEST_RUN_ID"] = run_id
+    env["CELERY_TASK_DEFAULT_QUEUE"] = f"realname-test-{run_id}"
+
+    failures: list[str] = []
+
+    def step(name: str, command: list[str]) -> int:
+        say(f"{name}: {' '.join(command[2:] if command[0] == PYTHON else command)}")
+        code = subprocess.run(command, cwd=BASE_DIR, env=env).returncode
+        if code != 0:
+            failures.append(f"{name} (exit {code})")
+        return code
+
+    step("lint", [PYTHON, "-m", "ruff", "check", "."])
+    step("format", [PYTHON, "-m", "ruff", "format", "--check", "."])
+    step("types", [PYTHON, "-m", "mypy", "."])
+
+    scratch = Path(tempfile.mkdtemp(prefix="realname-test-"))
+    scratch.chmod(0o755)  # as root, the private cluster runs as the postgres user
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    try:
+        if not env.get("DATABASE_URL"):
+            postgres = EmbeddedPostgres(scratch / "postgres", durable=False)
+            env["DATABASE_URL"] = postgres.start()
+            say(f"database: private PostgreSQL ({postgres.bin_dir})")
+        else:
+            say("database: DATABASE_URL")
+        if not env.get("REDIS_URL"):
+            redis = EmbeddedRedis(scratch / "redis")
+            env["REDIS_URL"] = redis.start()
+            say(f"redis: private server on {env['REDIS_URL']}")
+        else:
+            say("redis: REDIS_URL")
+
+        step("migrations", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"])
+        code = step("tests", [PYTHON, "-m", "pytest", *pytest_args])
+        if code == 5:
+            failures.append("tests: pytest collected no tests")
+    except EmbeddedServiceError as exc:
+        say(str(exc))
+        failures.append("services")
+    finally:
+        if redis:
+            redis.stop()
+        if postgres:
+            postgres.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    if failures:
+        say("FAILED: " + ", ".join(failures))
+        return 1
+    say("all checks passed")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dev.sh", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the whole service")
+    serve_parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    test_parser = commands.add_parser("test", help="lint, type-check and run the full test suite")
+    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    os.chdir(BASE_DIR)
+    if args.command == "serve":
+        return serve(args.host, args.port)
+    with contextlib.suppress(KeyboardInterrupt):
+        return run_tests(args.pytest_args)
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
