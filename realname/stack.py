@@ -74,6 +74,8 @@ def serve(host: str, port: int) -> int:
     env.setdefault("REALNAME_LOCAL_DIR", str(LOCAL_DIR))
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_stopped)
+    # A shell that starts us in the background ignores SIGINT; Ctrl-C and `kill -INT` must work.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     postgres: EmbeddedPostgres | None = None
     processes: list[tuple[str, subprocess.Popen]] = []
@@ -218,15 +220,17 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="run the whole service")
     serve_parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    test_parser = commands.add_parser("test", help="lint, type-check and run the full test suite")
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    commands.add_parser(
+        "test", help="lint, type-check and run the full test suite; extra arguments go to pytest"
+    )
+    argv = sys.argv[1:] if argv is None else argv
     os.chdir(BASE_DIR)
-    if args.command == "serve":
-        return serve(args.host, args.port)
-    with contextlib.suppress(KeyboardInterrupt):
-        return run_tests(args.pytest_args)
-    return 130
+    if argv[:1] == ["test"]:
+        with contextlib.suppress(KeyboardInterrupt):
+            return run_tests(argv[1:])
+        return 130
+    args = parser.parse_args(argv)
+    return serve(args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def celery_broker_for(redis_url: str | None) -> tuple[str, dict]:
     processed_dir = LOCAL_DIR / "broker" / "processed"
     for folder in (queue_dir, processed_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    return "filesystem://", {
+    return "filesystem://localhost/", {
         "data_folder_in": str(queue_dir),
         "data_folder_out": str(queue_dir),
         "processed_folder": str(processed_dir),
