@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .fields import PhoneNumberField
@@ -71,3 +72,75 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return str(self)
+
+
+class LegalDocument(models.Model):
+    """One published version of a legal text, in both languages. Never edited: a change is a new
+    version, and people are asked again. ``content_hash`` fingerprints exactly what was shown."""
+
+    class Slug(models.TextChoices):
+        USER_AGREEMENT = "user-agreement", _("User Agreement")
+        PRIVACY_POLICY = "privacy-policy", _("Privacy Policy")
+        REALNAME_SERVICE = "realname-service", _("Real-name Authentication Service Description")
+        FACE_RULES = "face-rules", _("Face Information Processing Rules")
+
+    slug = models.CharField(max_length=40, choices=Slug.choices)
+    version = models.PositiveIntegerField()
+    effective_at = models.DateTimeField()
+    title_zh_hans = models.CharField(max_length=200)
+    title_en = models.CharField(max_length=200)
+    body_zh_hans = models.TextField()
+    body_en = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("legal document")
+        verbose_name_plural = _("legal documents")
+        ordering = ["slug", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "version"], name="accounts_legal_slug_version"),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="accounts_legal_version_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_slug_display()} v{self.version}"
+
+    @property
+    def title(self) -> str:
+        return self.title_en if (get_language() or "").startswith("en") else self.title_zh_hans
+
+    @property
+    def body(self) -> str:
+        return self.body_en if (get_language() or "").startswith("en") else self.body_zh_hans
+
+
+class ConsentRecord(models.Model):
+    """An acceptance or withdrawal of one document version. Append-only: a database trigger
+    refuses UPDATE and DELETE, so the history is evidence, not state."""
+
+    class Action(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="consent_records")
+    document = models.ForeignKey(LegalDocument, on_delete=models.PROTECT, related_name="+")
+    document_version = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "document", "-created_at"], name="accounts_consent_latest")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.action}"

@@ -91,6 +91,8 @@ def serve(host: str, port: int) -> int:
         else:
             say(f"broker: filesystem queue in {LOCAL_DIR / 'broker'}; cache: {LOCAL_DIR / 'cache'}")
 
+        if not env.get("SMS_BACKEND"):
+            say(f"text messages (SMS codes) are written to {LOCAL_DIR / 'sms.jsonl'}")
         say("applying migrations")
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput"], cwd=BASE_DIR, env=env, check=True

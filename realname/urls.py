@@ -6,8 +6,12 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("recharge/", views.recharge, name="recharge"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("verification/", include("verification.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler429 = "realname.views.too_many_requests"

@@ -1,11 +1,18 @@
 """Site-wide pages: the home page and the health endpoint."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.decorators import realname_required
 
 from . import health
+
+RECHARGE_AMOUNTS = (50, 100, 500)
 
 
 @require_GET
@@ -32,3 +39,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@realname_required
+@require_http_methods(["GET", "POST"])
+def recharge(request: HttpRequest) -> HttpResponse:
+    """A demonstration of a guarded action: only verified users reach it. No payment is taken."""
+    if request.method == "POST":
+        messages.info(request, _("Demonstration only: no payment was taken."))
+        return HttpResponseRedirect(reverse("recharge"))
+    return render(request, "recharge.html", {"amounts": RECHARGE_AMOUNTS})
+
+
+def too_many_requests(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Rate limits (SMS codes, log-ins) answer with a page that says what to do."""
+    return render(request, "429.html", status=429)

@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -120,3 +121,40 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         "args": CHROMIUM_FLAGS,
         "headless": True,
     }
+
+
+@pytest.fixture(autouse=True)
+def published_documents(request):
+    """Version 1 of every document, as the data migration publishes it. Transactional tests
+    truncate tables afterwards, so it is put back for each test that uses the database."""
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.utils import timezone
+
+    from accounts import legal
+    from accounts.models import LegalDocument
+    from accounts.services import legal_document_publish
+
+    for slug in legal.DOCUMENT_SLUGS:
+        if not LegalDocument.objects.filter(slug=slug, version=1).exists():
+            legal_document_publish(
+                slug=slug, version=1, effective_at=timezone.now() - timedelta(days=1)
+            )
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counters live in Redis; each test starts with none of this run's keys."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client()  # type: ignore[attr-defined]
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    yield

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.RateLimitedMiddleware",
 ]
 
 ROOT_URLCONF = "realname.urls"
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.code_policy",
             ],
         },
     },
@@ -117,14 +119,50 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "accounts:profile"
+LOGIN_URL = "account_login"
 
-# django-allauth. Phone sign-up, consent and the adapter arrive with the accounts issue; until
-# then accounts are made by e-mail so that the links on the home page lead somewhere real.
+# django-allauth: sign-up and log-in by mobile number and a one-time SMS code. Passwords are
+# optional (set one later on the account page); e-mail can be added and verified later.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    "signup": "accounts.forms.PhoneSignupForm",
+    "login": "accounts.forms.PhoneLoginForm",
+}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGIN_METHODS = {"phone"}
+ACCOUNT_SIGNUP_FIELDS = ["phone*"]
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_PHONE_VERIFICATION_ENABLED = True
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 5 * 60  # codes expire after five minutes
+ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3  # wrong codes before the code is void
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 5 * 60
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = True
+# Six digits, as every mainland service texts them (and as SMS autofill recognises them).
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"length": 6, "numeric": True, "dashed": False}
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"length": 6, "numeric": True, "dashed": False}
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+# Per number (key) and per network (ip). Generous per IP: mainland carriers put many people
+# behind one address (CGNAT).
+ACCOUNT_RATE_LIMITS = {
+    "verify_phone": "1/60s/key,20/10m/ip",
+    "request_login_code": "1/60s/key,20/10m/ip",
+    "signup": "20/m/ip",
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+}
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="realname <noreply@localhost>")
+
+# Text messages (accounts.sms): the backend, and the file the file backend appends to.
+SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.console.SmsBackend")
+SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(LOCAL_DIR / "sms.jsonl"))
+SMS_SIGNATURE = env("SMS_SIGNATURE", default="realname")
 
 # Internationalisation: Simplified Chinese by default, English on request.
 LANGUAGE_CODE = "zh-hans"

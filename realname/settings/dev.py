@@ -20,6 +20,9 @@ REDIS_URL = env("REDIS_URL", default="") or None
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_for(REDIS_URL)
 CACHES = {"default": cache_for(REDIS_URL)}
 
+# The embedded default writes texts to .local/sms.jsonl; ./dev.sh serve says where.
+SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.filebased.SmsBackend")
+
 FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS", default=["dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="]
 )

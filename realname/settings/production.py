@@ -17,6 +17,8 @@ CACHES = {
 }
 
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+SMS_BACKEND = env("SMS_BACKEND")
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
 
 STORAGES = {

@@ -25,6 +25,8 @@ CACHES = {
     }
 }
 
+SMS_BACKEND = "accounts.sms.locmem.SmsBackend"
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 FIELD_ENCRYPTION_KEYS = ["test1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItdGVzdHMh"]
 BLIND_INDEX_KEY = "test-blind-index-key"

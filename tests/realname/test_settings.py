@@ -16,6 +16,7 @@ SECRETS = {
     "ALLOWED_HOSTS": "realname.example.com",
     "FIELD_ENCRYPTION_KEYS": "k1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItdGVzdHMh",
     "BLIND_INDEX_KEY": "a-long-random-blind-index-key-for-the-check",
+    "SMS_BACKEND": "accounts.sms.filebased.SmsBackend",
 }
 
 
@@ -67,3 +68,12 @@ def test_refuses_to_start_without_a_secret(variable):
 
     assert result.returncode != 0
     assert f"Set the {variable} environment variable" in result.stderr
+
+
+def test_deploy_check_refuses_a_development_sms_backend():
+    env = production_env(SMS_BACKEND="accounts.sms.console.SmsBackend")
+
+    result = manage("check", "--deploy", env=env)
+
+    assert result.returncode != 0
+    assert "accounts.E004" in result.stderr

@@ -1,0 +1,88 @@
+"""Writes about accounts and consent. Views, forms and the adapter call these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from . import legal
+from .app_settings import app_settings
+from .models import ConsentRecord, LegalDocument, User
+from .selectors import legal_document_current
+
+
+def _record(
+    *, user: User, document: LegalDocument, action: str, ip_address: str | None, user_agent: str
+) -> ConsentRecord:
+    return ConsentRecord.objects.create(
+        user=user,
+        document=document,
+        document_version=document.version,
+        content_hash=document.content_hash,
+        action=action,
+        ip_address=ip_address or None,
+        user_agent=(user_agent or "")[:512],
+    )
+
+
+@transaction.atomic
+def consent_accept(
+    *, user: User, documents: Iterable[LegalDocument], ip_address: str | None, user_agent: str
+) -> list[ConsentRecord]:
+    """Record that ``user`` accepted each of ``documents`` (the exact versions shown)."""
+    return [
+        _record(
+            user=user,
+            document=document,
+            action=ConsentRecord.Action.ACCEPTED,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+        for document in documents
+    ]
+
+
+@transaction.atomic
+def consent_withdraw(
+    *, user: User, slug: str, ip_address: str | None, user_agent: str
+) -> ConsentRecord:
+    """Withdraw consent to the face rules. The other documents cannot be withdrawn on their own:
+    without them there is no account (that is account deletion, not withdrawal)."""
+    if slug != app_settings.FACE_DOCUMENT:
+        raise ValidationError(
+            _("This consent cannot be withdrawn on its own."), code="not_withdrawable"
+        )
+    document = legal_document_current(slug)
+    if document is None:
+        raise ValidationError(_("There is nothing to withdraw."), code="nothing_to_withdraw")
+    return _record(
+        user=user,
+        document=document,
+        action=ConsentRecord.Action.WITHDRAWN,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+
+
+@transaction.atomic
+def legal_document_publish(*, slug: str, version: int, effective_at: datetime) -> LegalDocument:
+    """Publish version ``version`` of ``slug`` from the files shipped in accounts/legal/.
+    From ``effective_at`` on, people are asked to accept it at their next use."""
+    titles: dict[str, str] = {}
+    bodies: dict[str, str] = {}
+    for language in legal.LANGUAGES:
+        titles[language], bodies[language] = legal.read_source(slug, version, language)
+    return LegalDocument.objects.create(
+        slug=slug,
+        version=version,
+        effective_at=effective_at,
+        title_zh_hans=titles["zh-hans"],
+        title_en=titles["en"],
+        body_zh_hans=bodies["zh-hans"],
+        body_en=bodies["en"],
+        content_hash=legal.content_hash(slug=slug, version=version, titles=titles, bodies=bodies),
+    )
