@@ -25,7 +25,7 @@ def sign_up(client: Client, phone: str = "138 0013 8000", **extra: str):
     return client.post(
         reverse("account_signup"),
         {"phone": phone, **SIGNUP_CONSENTS, **extra},
-        headers={"user-agent": UA},
+        headers={"user-agent": UA, "accept-language": "en"},
     )
 
 
@@ -224,7 +224,9 @@ def test_log_in_with_a_password_when_one_is_set(client, outbox, member):
 
 
 def test_log_in_with_an_unknown_number_looks_the_same_and_texts_the_number(client, outbox):
-    response = client.post(reverse("account_login"), {"login": "13900139000"})
+    response = client.post(
+        reverse("account_login"), {"login": "13900139000"}, headers={"accept-language": "en"}
+    )
 
     assert response.status_code == 302
     assert response["Location"] == reverse("account_confirm_login_code")
@@ -271,3 +273,13 @@ def test_sms_failure_is_a_message_not_an_error_page(client, outbox, monkeypatch)
     assert response.status_code == 302
     assert page.status_code == 200
     assert "We could not send the text message just now" in page.content.decode()
+
+
+def test_texts_are_in_the_language_of_the_page(client, outbox):
+    client.post(
+        reverse("account_signup"),
+        {"phone": "138 0013 8000", **SIGNUP_CONSENTS},
+        headers={"accept-language": "zh-CN"},
+    )
+
+    assert outbox[-1].body.startswith("【realname】您的验证码为")
