@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from .embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServiceError
+from .embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServiceError, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = Path(os.environ.get("REALNAME_LOCAL_DIR", BASE_DIR / ".local"))
@@ -68,6 +69,41 @@ def _wait_for_health(url: str, web: subprocess.Popen, timeout: float = 90) -> bo
     return False
 
 
+SANDBOX_PROVIDER = "verification.providers.sandbox.SandboxProvider"
+
+
+def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
+    """Start the sandbox identity provider unless a real provider or an external sandbox is
+    configured; web and worker get its URL and a shared secret through ``env``."""
+    if env.get("VERIFICATION_PROVIDER", SANDBOX_PROVIDER) != SANDBOX_PROVIDER:
+        say("identity provider: VERIFICATION_PROVIDER")
+        return None
+    if env.get("SANDBOX_PROVIDER_URL"):
+        say("identity provider: the sandbox at SANDBOX_PROVIDER_URL")
+        return None
+    sandbox_port = free_port()
+    env["SANDBOX_PROVIDER_URL"] = f"http://127.0.0.1:{sandbox_port}"
+    env.setdefault("SANDBOX_PROVIDER_SECRET", secrets.token_urlsafe(32))
+    registry = env.get("SANDBOX_PROVIDER_REGISTRY") or "the built-in demo registry"
+    say(
+        f"identity provider: sandbox on {env['SANDBOX_PROVIDER_URL']} answering from {registry} "
+        "(demo identities: verification/sandbox/README.md)"
+    )
+    return subprocess.Popen(
+        [
+            PYTHON,
+            "manage.py",
+            "run_sandbox_provider",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(sandbox_port),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+    )
+
+
 def serve(host: str, port: int) -> int:
     env = os.environ.copy()
     env.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.dev")
@@ -90,6 +126,10 @@ def serve(host: str, port: int) -> int:
             say("broker and cache: REDIS_URL")
         else:
             say(f"broker: filesystem queue in {LOCAL_DIR / 'broker'}; cache: {LOCAL_DIR / 'cache'}")
+
+        sandbox = _sandbox_process(env)
+        if sandbox is not None:
+            processes.append(("sandbox provider", sandbox))
 
         if not env.get("SMS_BACKEND"):
             say(f"text messages (SMS codes) are written to {LOCAL_DIR / 'sms.jsonl'}")

@@ -17,6 +17,8 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM_CANDIDATES = [
     "/usr/lib/chromium/chromium",
@@ -46,8 +48,9 @@ def database_url(db: dict) -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[str]:
-    """A real ``celery worker`` process on the test database and the test run's own queue.
+def celery_worker_process(django_db_setup, django_db_blocker, sandbox_provider) -> Iterator[str]:
+    """A real ``celery worker`` process on the test database and the test run's own queue,
+    calling the sandbox provider service.
 
     Tests that use it must commit their data (``django_db(transaction=True)``): the worker is
     another process and sees only committed rows. Yields the worker's node name."""
@@ -57,6 +60,10 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[str]:
     env = os.environ.copy()
     env["DJANGO_SETTINGS_MODULE"] = "realname.settings.test"
     env["DATABASE_URL"] = database_url(settings.DATABASES["default"])
+    env["VERIFICATION_PROVIDER"] = "verification.providers.sandbox.SandboxProvider"
+    env["SANDBOX_PROVIDER_URL"] = env["SANDBOX_PROVIDER_PUBLIC_URL"] = sandbox_provider.url
+    env["SANDBOX_PROVIDER_SECRET"] = sandbox_provider.secret
+    env["SANDBOX_PROVIDER_APP_ID"] = sandbox_provider.app_id
     log_path = Path(tempfile.gettempdir()) / f"realname-{node.split('@')[0]}.log"
     log = log_path.open("w")
     process = subprocess.Popen(

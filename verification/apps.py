@@ -6,3 +6,8 @@ class VerificationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "verification"
     verbose_name = _("Personal verification")
+
+    def ready(self) -> None:
+        from realname import checks  # noqa: F401 - registers the encryption key checks
+
+        from . import checks as verification_checks  # noqa: F401 - provider checks

@@ -1,14 +1,56 @@
-"""Reads about verification that other apps need."""
+"""Reads about verification that more than one caller needs."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
 from accounts.models import User
+
+from .models import PersonalVerification
+
+Status = PersonalVerification.Status
+ATTEMPT_WINDOW = timedelta(hours=24)
 
 
 def identity_verified(*, user: User) -> bool:
-    """Whether ``user`` has completed real-name authentication, as a person or an enterprise.
+    """Whether ``user`` has completed real-name authentication.
 
-    No verification records exist yet: personal and enterprise verification arrive with their own
-    issues (#5, #6) and will answer here. Until then nobody is verified, so guarded pages send
-    everyone to the verification page."""
-    return False
+    Personal verification answers here; enterprise verification (#6) will add its own."""
+    return PersonalVerification.objects.filter(user=user, status=Status.PASSED).exists()
+
+
+def verification_current(*, user: User) -> PersonalVerification | None:
+    """The user's open or passed verification, else the newest one."""
+    verifications = PersonalVerification.objects.filter(user=user)
+    active = verifications.filter(status__in=PersonalVerification.ACTIVE_STATUSES).first()
+    return active or verifications.first()
+
+
+def _attempts_in_window(
+    *, user: User, now: datetime | None = None
+) -> QuerySet[PersonalVerification]:
+    """Attempts that count against the daily limit: everything started in the last 24 hours
+    except those stopped by our provider's trouble (status ``error``), which are not the
+    person's fault."""
+    now = now or timezone.now()
+    return PersonalVerification.objects.filter(
+        user=user, created_at__gt=now - ATTEMPT_WINDOW
+    ).exclude(status=Status.ERROR)
+
+
+def verification_attempts_today(*, user: User, now: datetime | None = None) -> int:
+    return _attempts_in_window(user=user, now=now).count()
+
+
+def verification_lockout_lifts_at(*, user: User, now: datetime | None = None) -> datetime | None:
+    """When the oldest attempt in the window leaves it, freeing one attempt."""
+    oldest = _attempts_in_window(user=user, now=now).order_by("created_at").first()
+    return oldest.created_at + ATTEMPT_WINDOW if oldest else None
+
+
+def verifications_needing_attention() -> QuerySet[PersonalVerification]:
+    """Support staff's queue: verifications stopped in ``error``, oldest first."""
+    return PersonalVerification.objects.filter(status=Status.ERROR).order_by("updated_at")

@@ -1,9 +1,221 @@
-from django.http import HttpRequest, HttpResponse
+"""Thin views: parse the form, call one service, choose the response. Provider calls happen
+in workers; these pages show where a verification stands and refresh themselves."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.app_settings import app_settings as accounts_settings
+from accounts.forms import ConsentForm, client_ip
+from accounts.models import User
+from accounts.selectors import consent_missing
+from accounts.services import consent_accept
+
+from . import services
+from .app_settings import app_settings
+from .forms import PersonalVerificationForm
+from .guidance import guidance_for
+from .models import PersonalVerification
+from .providers import get_provider
+from .providers.base import ProviderError
+from .selectors import (
+    verification_attempts_today,
+    verification_current,
+    verification_lockout_lifts_at,
+)
+
+Status = PersonalVerification.Status
+NEXT_SESSION_KEY = "verification_next"
+
+
+def _remember_next(request: HttpRequest) -> None:
+    """A guarded page sent the person here: remember it, to offer it once they are verified."""
+    candidate = request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        request.session[NEXT_SESSION_KEY] = candidate
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # noqa: S101 - guaranteed by login_required
+    return request.user
+
+
+def _own_verification(request: HttpRequest, public_id: str) -> PersonalVerification:
+    """Only the owner sees a verification; anyone else gets a 404, not a hint."""
+    verification = PersonalVerification.objects.filter(
+        public_id=public_id, user=_user(request)
+    ).first()
+    if verification is None:
+        raise Http404
+    return verification
+
+
+def _status_url(verification: PersonalVerification) -> str:
+    return reverse("verification:personal_status", args=[verification.public_id])
 
 
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    """What real-name authentication is, the two kinds, and what each asks for."""
-    return render(request, "verification/overview.html")
+    """What real-name authentication is, the two kinds, and where this account stands."""
+    current = None
+    if isinstance(request.user, User):
+        current = verification_current(user=request.user)
+        _remember_next(request)
+    return render(
+        request,
+        "verification/overview.html",
+        {"current": current, "next": request.GET.get("next", "")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def personal_start(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    _remember_next(request)
+    here = request.get_full_path()
+    if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
+        return HttpResponseRedirect(f"{reverse('accounts:consent')}?{urlencode({'next': here})}")
+    current = verification_current(user=user)
+    if current is not None and current.status in PersonalVerification.ACTIVE_STATUSES:
+        return HttpResponseRedirect(_status_url(current))
+
+    form = PersonalVerificationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verification = services.verification_submit(
+                user=user,
+                name=form.cleaned_data["name"],
+                document_type=form.cleaned_data["document_type"],
+                document_number=form.cleaned_data["document_number"],
+                birth_date=form.cleaned_data["birth_date"],
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            return HttpResponseRedirect(_status_url(verification))
+    attempts = verification_attempts_today(user=user)
+    limit = app_settings.MAX_ATTEMPTS_PER_DAY
+    return render(
+        request,
+        "verification/personal_form.html",
+        {
+            "form": form,
+            "attempts_left": max(0, limit - attempts),
+            "attempt_limit": limit,
+            "locked_until": verification_lockout_lifts_at(user=user) if attempts >= limit else None,
+        },
+    )
+
+
+def _status_page(
+    request: HttpRequest,
+    verification: PersonalVerification,
+    face_form: ConsentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    missing = consent_missing(user=verification.user, slugs=(accounts_settings.FACE_DOCUMENT,))
+    if face_form is None and missing and verification.step in ("face_consent", "face_pending"):
+        face_form = ConsentForm(documents=missing)
+    step = verification.step
+    return render(
+        request,
+        "verification/personal_status.html",
+        {
+            "verification": verification,
+            "step": step,
+            "refresh": step in ("identity_check", "face_preparing", "face_pending")
+            and face_form is None,
+            "face_form": face_form,
+            "guidance": guidance_for(verification.reason_code),
+            "attempts_left": max(
+                0,
+                app_settings.MAX_ATTEMPTS_PER_DAY
+                - verification_attempts_today(user=verification.user),
+            ),
+            "continue_url": request.session.get(NEXT_SESSION_KEY) or reverse("recharge"),
+        },
+        status=status,
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def personal_status(request: HttpRequest, public_id: str) -> HttpResponse:
+    """One page for every state, marked ``data-verification-status`` for automation. While a
+    worker or the person's face check is under way it refreshes itself."""
+    return _status_page(request, _own_verification(request, public_id))
+
+
+@login_required
+@require_POST
+def personal_face(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Start the face step. The face rules have their own checkbox on the status page (sensitive
+    personal information needs separate consent); unticked, nothing starts."""
+    verification = _own_verification(request, public_id)
+    missing = consent_missing(user=verification.user, slugs=(accounts_settings.FACE_DOCUMENT,))
+    if missing:
+        face_form = ConsentForm(request.POST, documents=missing)
+        if not face_form.is_valid():
+            return _status_page(request, verification, face_form=face_form, status=400)
+        consent_accept(
+            user=verification.user,
+            documents=missing,
+            ip_address=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    # On a ValidationError the status page explains the state the verification is in.
+    with contextlib.suppress(ValidationError):
+        services.verification_request_face(
+            verification=verification,
+            return_url=request.build_absolute_uri(
+                reverse("verification:personal_return", args=[verification.public_id])
+            ),
+            notify_url=request.build_absolute_uri(reverse("verification:provider_notify")),
+        )
+    return HttpResponseRedirect(_status_url(verification))
+
+
+@login_required
+@require_GET
+def personal_return(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The provider sends the person back here after the face page."""
+    verification = _own_verification(request, public_id)
+    services.verification_result_requested(verification=verification)
+    return HttpResponseRedirect(_status_url(verification))
+
+
+@csrf_exempt
+@require_POST
+def provider_notify(request: HttpRequest) -> HttpResponse:
+    """The provider's signed notification that a face session finished. The body is not
+    trusted beyond naming the session: a worker fetches the result through the query API."""
+    try:
+        provider_ref = get_provider().parse_notification(
+            body=request.body, headers=dict(request.headers)
+        )
+    except ProviderError:
+        return HttpResponseBadRequest("bad notification")
+    verification = PersonalVerification.objects.filter(liveness_ref=provider_ref).first()
+    if verification is not None:
+        services.verification_result_requested(verification=verification)
+    return HttpResponse("ok", content_type="text/plain")

@@ -217,6 +217,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="realname")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_IMPORTS = ["realname.tasks"]
+# The sweeper re-enqueues verifications that a lost broker message left waiting.
+CELERY_BEAT_SCHEDULE = {
+    "verification-sweep": {"task": "verification.sweep", "schedule": 60.0},
+}
 
 # Logging: every handler masks phone numbers and ID-number-like strings;
 # production writes JSON lines.
@@ -259,6 +263,24 @@ LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 # BLIND_INDEX_KEY keys the HMAC used to look records up without decrypting them.
 FIELD_ENCRYPTION_KEYS: list[str] = []
 BLIND_INDEX_KEY = ""
+
+# Uploaded files (business licences, encrypted). Never face images: those stay at the provider.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(LOCAL_DIR / "media"))
+MEDIA_URL = "/media/"
+
+# Personal verification (verification/app_settings.py has the defaults and their meaning).
+VERIFICATION_PROVIDER = env(
+    "VERIFICATION_PROVIDER", default="verification.providers.sandbox.SandboxProvider"
+)
+VERIFICATION_MAX_ATTEMPTS_PER_DAY = env.int("VERIFICATION_MAX_ATTEMPTS_PER_DAY", default=5)
+# The sandbox provider (a separate service: manage.py run_sandbox_provider). The URL our
+# workers call, the URL browsers are sent to (they differ inside docker-compose), and the
+# shared secret that signs requests both ways.
+SANDBOX_PROVIDER_URL = env("SANDBOX_PROVIDER_URL", default="http://127.0.0.1:8765")
+SANDBOX_PROVIDER_PUBLIC_URL = env("SANDBOX_PROVIDER_PUBLIC_URL", default="")
+SANDBOX_PROVIDER_APP_ID = env("SANDBOX_PROVIDER_APP_ID", default="realname-dev")
+SANDBOX_PROVIDER_SECRET = env("SANDBOX_PROVIDER_SECRET", default="")
+SANDBOX_PROVIDER_REGISTRY = env("SANDBOX_PROVIDER_REGISTRY", default="")
 
 # How long /healthz waits for a worker to answer a ping.
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.5)

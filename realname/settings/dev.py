@@ -31,3 +31,5 @@ BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default="development-blind-index-key")
 # Serve static files from the app folders, without needing collectstatic first.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The sandbox provider's shared secret; `./dev.sh serve` starts the sandbox with the same one.
+SANDBOX_PROVIDER_SECRET = env("SANDBOX_PROVIDER_SECRET", default="development-sandbox-secret")

@@ -20,6 +20,8 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 SMS_BACKEND = env("SMS_BACKEND")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
+# Chosen on purpose in production: the sandbox (for a demonstration) or a real vendor.
+VERIFICATION_PROVIDER = env("VERIFICATION_PROVIDER")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

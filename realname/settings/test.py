@@ -1,6 +1,9 @@
 """Tests: the real Postgres and Redis named by DATABASE_URL and REDIS_URL (``./dev.sh test``
 starts private ones when they are unset), and a real Celery worker process started by a fixture."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *
 from .base import database_from_url, env, logging_config
 
@@ -35,3 +38,16 @@ LOGGING = logging_config("text", "WARNING")
 # Serve static files from the app folders, without needing collectstatic first.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The sandbox identity provider answers within milliseconds; tests of its timeouts wait this long.
+SANDBOX_PROVIDER_TIMEOUT = 2.0
+SANDBOX_PROVIDER_SECRET = env("SANDBOX_PROVIDER_SECRET", default="test-sandbox-secret")
+# Retries after provider trouble: quick and few, so fault-injection tests reach `error` fast.
+VERIFICATION_PROVIDER_MAX_RETRIES = 3
+VERIFICATION_PROVIDER_RETRY_BACKOFF = 0.2
+VERIFICATION_PROVIDER_RETRY_BACKOFF_MAX = 1
+
+# Each test run writes uploads to its own directory.
+MEDIA_ROOT = str(
+    Path(tempfile.gettempdir()) / f"realname-media-{env('REALNAME_TEST_RUN_ID', default='test')}"
+)

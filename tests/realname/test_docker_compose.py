@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
-SECRETS = ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "POSTGRES_PASSWORD"]
+SECRETS = [
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+    "BLIND_INDEX_KEY",
+    "POSTGRES_PASSWORD",
+    "SANDBOX_PROVIDER_SECRET",
+]
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +28,19 @@ def command_of(service: dict) -> str:
 
 
 def test_has_the_services_of_a_deployment(compose):
-    assert {"postgres", "redis", "migrate", "web", "worker", "beat"} <= set(compose["services"])
+    assert {"postgres", "redis", "migrate", "web", "worker", "beat", "sandbox"} <= set(
+        compose["services"]
+    )
+
+
+def test_the_sandbox_provider_runs_as_its_own_service(compose):
+    sandbox = compose["services"]["sandbox"]
+    assert "run_sandbox_provider" in command_of(sandbox)
+    assert sandbox["ports"] and "test" in sandbox["healthcheck"]
+    for name in ("web", "worker"):
+        env = compose["services"][name]["environment"]
+        assert env["SANDBOX_PROVIDER_URL"] == "http://sandbox:8765"
+        assert "SANDBOX_PROVIDER_SECRET" in env
 
 
 def test_long_running_services_have_healthchecks(compose):

@@ -17,6 +17,8 @@ SECRETS = {
     "FIELD_ENCRYPTION_KEYS": "k1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItdGVzdHMh",
     "BLIND_INDEX_KEY": "a-long-random-blind-index-key-for-the-check",
     "SMS_BACKEND": "accounts.sms.filebased.SmsBackend",
+    "VERIFICATION_PROVIDER": "verification.providers.sandbox.SandboxProvider",
+    "SANDBOX_PROVIDER_SECRET": "a-long-random-shared-secret-for-the-sandbox",
 }
 
 
@@ -58,6 +60,7 @@ def test_deploy_check_reports_no_issues():
         "REDIS_URL",
         "FIELD_ENCRYPTION_KEYS",
         "BLIND_INDEX_KEY",
+        "VERIFICATION_PROVIDER",
     ],
 )
 def test_refuses_to_start_without_a_secret(variable):
@@ -77,3 +80,13 @@ def test_deploy_check_refuses_a_development_sms_backend():
 
     assert result.returncode != 0
     assert "accounts.E004" in result.stderr
+
+
+def test_the_sandbox_provider_needs_its_shared_secret():
+    env = production_env()
+    del env["SANDBOX_PROVIDER_SECRET"]
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "verification.E003" in result.stderr

@@ -2,6 +2,7 @@
 a real worker and the web server come up, /healthz is green, and Ctrl-C stops everything."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -44,7 +45,12 @@ def test_embedded_postgres_starts_serves_and_stops(workdir):
 
 def test_serve_runs_the_whole_service_and_stops_cleanly(workdir):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "VERIFICATION_PROVIDER"}
+        and not k.startswith("SANDBOX_PROVIDER_")
+    }
     env["DJANGO_SETTINGS_MODULE"] = "realname.settings.dev"
     env["REALNAME_LOCAL_DIR"] = str(workdir / "local")
     env["CELERY_TASK_DEFAULT_QUEUE"] = "realname"
@@ -71,6 +77,12 @@ def test_serve_runs_the_whole_service_and_stops_cleanly(workdir):
                 body = response.read().decode()
             assert response.status == 200
             assert '"task_round_trip": {"ok": true' in body
+
+            # The sandbox identity provider runs beside them, on its own port.
+            sandbox = re.search(r"identity provider: sandbox on (http://\S+)", log_path.read_text())
+            assert sandbox, log_path.read_text()[-3000:]
+            with urllib.request.urlopen(f"{sandbox.group(1)}/healthz", timeout=10) as response:  # noqa: S310
+                assert response.status == 200
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(60)

@@ -1,0 +1,130 @@
+"""The verification pages: the order of steps, errors next to fields, owners only."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.verification.conftest import make_member, resident_id
+from verification import services
+from verification.models import PersonalVerification
+from verification.providers.base import CheckResult, ReasonCode
+
+pytestmark = pytest.mark.django_db
+START = "/verification/personal/"
+EN = {"accept-language": "en"}
+
+
+def failed_verification(user) -> PersonalVerification:
+    verification = services.verification_submit(
+        user=user,
+        name="张三",
+        document_type="cn_resident_id",
+        document_number=resident_id(),
+        birth_date=None,
+    )
+    return services.verification_record_identity_result(
+        verification_id=verification.pk,
+        result=CheckResult(passed=False, reason_code=ReasonCode.NO_SUCH_RECORD, provider_ref="r"),
+    )
+
+
+def test_the_service_description_is_accepted_before_the_form(client):
+    user = make_member(consents=("user-agreement", "privacy-policy"))
+    client.force_login(user)
+
+    response = client.get(START)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:consent"))
+
+
+def test_bad_details_are_shown_next_to_the_field_and_save_nothing(client, member):
+    client.force_login(member)
+
+    response = client.post(
+        START,
+        {
+            "name": "张三",
+            "document_type": "cn_resident_id",
+            "document_number": resident_id()[:-1] + "0",
+        },
+        headers=EN,
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["document_number"]
+    assert 'id="id_document_number_error"' in response.content.decode()
+    assert not PersonalVerification.objects.exists()
+
+
+def test_travel_permits_ask_for_the_date_of_birth(client, member):
+    client.force_login(member)
+
+    response = client.post(
+        START,
+        {"name": "张三", "document_type": "hk_mo_travel_permit", "document_number": "H12345678"},
+        headers=EN,
+    )
+
+    assert "date of birth" in str(response.context["form"].errors["birth_date"])
+
+
+def test_a_good_submission_goes_to_the_checking_page(client, member):
+    client.force_login(member)
+
+    response = client.post(
+        START,
+        {"name": "张三", "document_type": "cn_resident_id", "document_number": resident_id()},
+    )
+    verification = PersonalVerification.objects.get(user=member)
+    page = client.get(response["Location"], headers=EN).content.decode()
+
+    assert response["Location"] == f"/verification/personal/{verification.public_id}/"
+    assert 'data-verification-status="submitted"' in page
+    assert 'http-equiv="refresh"' in page
+    assert resident_id() not in page and resident_id() not in response["Location"]
+
+
+def test_someone_elses_verification_is_not_found(client, member):
+    verification = services.verification_submit(
+        user=member,
+        name="张三",
+        document_type="cn_resident_id",
+        document_number=resident_id(),
+        birth_date=None,
+    )
+    client.force_login(make_member())
+
+    assert client.get(f"/verification/personal/{verification.public_id}/").status_code == 404
+
+
+def test_failed_page_explains_the_reason_and_the_next_step(client, member):
+    verification = failed_verification(member)
+    client.force_login(member)
+
+    page = client.get(f"/verification/personal/{verification.public_id}/", headers=EN)
+
+    content = page.content.decode()
+    assert 'data-verification-status="failed"' in content
+    assert "The authority has no record of this document." in content
+    assert "Try again" in content
+
+
+def test_used_up_attempts_show_when_the_lock_lifts(client, member, settings):
+    settings.VERIFICATION_MAX_ATTEMPTS_PER_DAY = 1
+    failed_verification(member)
+    client.force_login(member)
+
+    content = client.get(START, headers=EN).content.decode()
+
+    assert 'data-verification-status="locked"' in content
+    assert "You can try again after" in content
+
+
+def test_a_notification_with_a_bad_signature_is_refused(client, sandbox_settings_override):
+    response = client.post(
+        "/verification/provider/notify/", b'{"ref": "x"}', content_type="application/json"
+    )
+
+    assert response.status_code == 400

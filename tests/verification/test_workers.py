@@ -1,0 +1,216 @@
+"""The provider calls as they really run: committed rows, a real Celery worker process, the
+sandbox provider service over HTTP, with injected faults."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from tests.verification.conftest import DEMO, make_member
+from verification import services
+from verification.models import PersonalVerification
+from verification.providers.base import ReasonCode
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+Status = PersonalVerification.Status
+
+# Magic numbers of image and video formats, raw and as they start in base64.
+MEDIA_SIGNATURES = [b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"ftyp", b"\x1aE\xdf\xa3", b"RIFF"]
+MEDIA_BASE64_PREFIXES = ["/9j/", "iVBORw0KGgo", "R0lGOD", "data:image", "data:video"]
+
+
+def wait_for(
+    verification: PersonalVerification,
+    predicate: Callable[[PersonalVerification], bool],
+    timeout: float = 30,
+) -> PersonalVerification:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        verification.refresh_from_db()
+        if predicate(verification):
+            return verification
+        time.sleep(0.1)
+    raise AssertionError(
+        f"verification stuck in {verification.status}/{verification.step} "
+        f"({verification.reason_code or 'no reason'})"
+    )
+
+
+@pytest.fixture
+def worker(celery_worker_process, sandbox_settings_override):
+    sandbox = sandbox_settings_override
+    sandbox.worker_log = Path(tempfile.gettempdir()) / (
+        f"realname-{celery_worker_process.split('@')[0]}.log"
+    )
+    return sandbox
+
+
+def submit_demo(user, **overrides) -> PersonalVerification:
+    return services.verification_submit(user=user, **{**DEMO, **overrides})
+
+
+def at_the_face_page(live_server) -> PersonalVerification:
+    """A demo identity checked by the worker, face consent given, a face session opened."""
+    verification = submit_demo(make_member(face=True))
+    verification = wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
+    services.verification_request_face(
+        verification=verification,
+        return_url=f"{live_server.url}/verification/personal/{verification.public_id}/return/",
+        notify_url=f"{live_server.url}/verification/provider/notify/",
+    )
+    return wait_for(verification, lambda v: bool(v.liveness_url))
+
+
+def finish_face_check(verification: PersonalVerification, outcome: str) -> None:
+    """What the person does on the provider's hosted page."""
+    response = httpx.post(verification.liveness_url, data={"outcome": outcome}, timeout=10)
+    assert response.status_code == 303
+    assert response.headers["location"] == verification.return_url
+
+
+def test_a_full_verification_passes_and_leaves_no_face_data(worker, live_server):
+    verification = at_the_face_page(live_server)
+    finish_face_check(verification, "pass")
+
+    # No return visit: the provider's signed notification alone brings the result in.
+    verification = wait_for(verification, lambda v: v.status == Status.PASSED)
+    assert verification.reason_code == ReasonCode.OK
+    assert verification.completed_at is not None
+    assert verification.result["liveness"]["at"].startswith(str(timezone.now().year))
+    assert_no_face_data_anywhere([worker.log_path, worker.worker_log])
+
+
+def assert_no_face_data_anywhere(logs: list[Path]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND data_type IN ('bytea', 'text', 'character varying', 'jsonb')"
+        )
+        columns = cursor.fetchall()
+        for table, column, data_type in columns:
+            if data_type == "bytea":
+                cursor.execute(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')  # noqa: S608
+                for (value,) in cursor.fetchall():
+                    assert not any(bytes(value).startswith(sig) for sig in MEDIA_SIGNATURES)
+            else:
+                cursor.execute(
+                    f'SELECT "{column}"::text FROM "{table}" WHERE "{column}" IS NOT NULL'  # noqa: S608
+                )
+                for (value,) in cursor.fetchall():
+                    assert not any(prefix in value for prefix in MEDIA_BASE64_PREFIXES), (
+                        table,
+                        column,
+                    )
+    media_root = Path(settings.MEDIA_ROOT)
+    assert not media_root.exists() or not any(p.is_file() for p in media_root.rglob("*"))
+    for log in logs:
+        text = log.read_text(errors="replace")
+        assert DEMO["document_number"] not in text
+        assert DEMO["name"] not in text
+        assert not any(prefix in text for prefix in MEDIA_BASE64_PREFIXES)
+
+
+def test_a_failed_face_check_fails_with_its_reason(worker, live_server):
+    verification = at_the_face_page(live_server)
+
+    finish_face_check(verification, "fail")
+
+    verification = wait_for(verification, lambda v: v.status == Status.FAILED)
+    assert verification.reason_code == ReasonCode.LIVENESS_FAILED
+
+
+def test_a_name_that_does_not_match_fails_the_identity_check(worker):
+    verification = submit_demo(make_member(), name="测试乙")
+
+    verification = wait_for(verification, lambda v: v.status == Status.FAILED)
+    assert verification.reason_code == ReasonCode.NAME_NUMBER_MISMATCH
+
+
+def test_transient_errors_are_retried_until_the_provider_answers(worker):
+    worker.set_faults(fail_next=2)
+
+    verification = wait_for(submit_demo(make_member()), lambda v: v.status == Status.IN_PROGRESS)
+
+    assert verification.identity_checked_at is not None
+    assert verification.result["identity"]["passed"] is True
+
+
+def test_an_outage_ends_in_error_for_support_then_a_retry_passes(worker):
+    worker.set_faults(error_rate=1.0)
+
+    verification = wait_for(submit_demo(make_member()), lambda v: v.status == Status.ERROR)
+    assert verification.reason_code == ReasonCode.VENDOR_ERROR
+    assert verification.provider_failures == settings.VERIFICATION_PROVIDER_MAX_RETRIES + 1
+
+    worker.clear_faults()
+    services.verification_retry(verification=verification)
+    verification = wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
+
+
+def test_a_provider_that_hangs_ends_in_a_timeout_error(worker):
+    worker.set_faults(timeout_rate=1.0, hang_seconds=settings.SANDBOX_PROVIDER_TIMEOUT + 1)
+
+    verification = wait_for(
+        submit_demo(make_member()), lambda v: v.status == Status.ERROR, timeout=60
+    )
+
+    assert verification.reason_code == ReasonCode.TIMEOUT
+
+
+def test_the_sweeper_recovers_a_verification_the_broker_lost(worker):
+    user = make_member()
+    # As if the broker had lost the message: the row is committed but nothing was enqueued.
+    verification = _insert_without_enqueue(user)
+    PersonalVerification.objects.filter(pk=verification.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=10)
+    )
+    time.sleep(1)
+    verification.refresh_from_db()
+    assert verification.status == Status.SUBMITTED  # nobody is working on it
+
+    services.verification_sweep()
+
+    wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
+
+
+def _demo_row() -> dict[str, object]:
+    return {
+        "name": DEMO["name"],
+        "document_type": DEMO["document_type"],
+        "document_number": DEMO["document_number"],
+        "birth_date": date(1990, 3, 7),
+    }
+
+
+def _insert_without_enqueue(user) -> PersonalVerification:
+    row = _demo_row()
+    return PersonalVerification.objects.create(
+        user=user,
+        phone=user.phone,
+        document_number_hash=services.document_number_hash(str(row["document_number"])),
+        **row,
+    )
+
+
+def test_task_arguments_carry_only_the_primary_key(worker):
+    verification = wait_for(submit_demo(make_member()), lambda v: v.status == Status.IN_PROGRESS)
+
+    from django_celery_results.models import TaskResult
+
+    results = TaskResult.objects.filter(task_name="verification.check_identity")
+    assert results.exists()
+    for result in results:
+        assert re.fullmatch(
+            r"\(\d+,\)|\[\d+\]|'\(\d+,\)'|\"\(\d+,\)\"", result.task_args or "()"
+        ), result.task_args
+    assert str(verification.pk) in "".join(r.task_args or "" for r in results)

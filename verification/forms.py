@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .documents import DocumentType, document_requires_birth_date
+
+
+class PersonalVerificationForm(forms.Form):
+    """Name, document and (for documents whose number does not carry it) date of birth.
+
+    The form checks only what a field can check alone; the document rules (check digits, dates,
+    age) run in ``verification_submit``, whose errors are keyed by these field names and shown
+    next to each field."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("Exactly as printed on the document."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    document_type = forms.ChoiceField(
+        label=_("Document type"), choices=DocumentType.choices, initial=DocumentType.CN_RESIDENT_ID
+    )
+    document_number = forms.CharField(
+        label=_("Document number"),
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+    birth_date = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        help_text=_("Needed for the travel permits, whose numbers do not include it."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        document_type = data.get("document_type")
+        if (
+            document_type
+            and document_requires_birth_date(document_type)
+            and not data.get("birth_date")
+            and "birth_date" not in self.errors
+        ):
+            self.add_error(
+                "birth_date",
+                ValidationError(
+                    _(
+                        "Please enter your date of birth: this document's number does not include it."
+                    ),
+                    code="birth_date_required",
+                ),
+            )
+        return data
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show a service's ValidationError next to the fields it names, the rest on top."""
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)

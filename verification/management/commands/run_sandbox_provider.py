@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+from dataclasses import replace
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from verification.app_settings import sandbox_settings
+from verification.sandbox.faults import Faults, InvalidRequest
+from verification.sandbox.registry import Registry, RegistryError
+from verification.sandbox.server import make_sandbox_server
+from verification.sandbox.service import SandboxConfig, SandboxService
+
+
+def _stop(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the sandbox identity provider, the stand-in for an external identity vendor, as "
+        "its own HTTP service (in-memory state, no database). The shared secret comes from "
+        "--secret or the SANDBOX_PROVIDER_SECRET environment variable."
+    )
+    # It plays an outside service: our project's checks (database, provider settings) are
+    # not its business, and must not stop it from starting.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+        parser.add_argument("--app-id", help="default: SANDBOX_PROVIDER_APP_ID")
+        parser.add_argument("--secret", help="shared HMAC secret; default: SANDBOX_PROVIDER_SECRET")
+        parser.add_argument(
+            "--registry", help="CSV of identities; default: SANDBOX_PROVIDER_REGISTRY or the demo"
+        )
+        parser.add_argument(
+            "--public-url",
+            help="how browsers reach the face page; default: SANDBOX_PROVIDER_PUBLIC_URL or "
+            "the address it listens on",
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        app_id: str | None,
+        secret: str | None,
+        registry: str | None,
+        public_url: str | None,
+        **options: Any,
+    ) -> None:
+        secret = secret or _configured("SECRET", sandbox_settings.SECRET)
+        if not secret:
+            raise CommandError(
+                "No shared secret: pass --secret or set SANDBOX_PROVIDER_SECRET. "
+                "The sandbox refuses unsigned traffic, so it cannot run without one."
+            )
+        try:
+            people = Registry.from_csv(
+                registry or _configured("REGISTRY", sandbox_settings.REGISTRY)
+            )
+        except RegistryError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            faults = Faults.from_environ(os.environ)
+        except InvalidRequest as exc:
+            raise CommandError(
+                f"SANDBOX_PROVIDER_{str(exc).upper()} is not a valid value"
+            ) from None
+        service = SandboxService(
+            SandboxConfig(
+                app_id=app_id or _configured("APP_ID", sandbox_settings.APP_ID),
+                secret=secret,
+                public_url="",  # known once the port is
+                registry=people,
+                faults=faults,
+            )
+        )
+        try:
+            server = make_sandbox_server(service, host, port)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        bound_port = server.server_address[1]
+        browser_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        # sandbox_settings.PUBLIC_URL falls back to the client's URL setting; only an explicit
+        # public URL says where browsers reach this very process.
+        explicit_public_url = getattr(settings, "SANDBOX_PROVIDER_PUBLIC_URL", "")
+        service.config = replace(
+            service.config,
+            public_url=public_url
+            or _configured("PUBLIC_URL", explicit_public_url)
+            or f"http://{browser_host}:{bound_port}",
+        )
+        logging.getLogger("verification.sandbox").setLevel(logging.INFO)
+        # Outside the main thread (a test calling the command) Ctrl-C has to do.
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGTERM, _stop)
+        self.stdout.write(f"sandbox provider listening on http://{host}:{bound_port}")
+        self.stdout.flush()
+        try:
+            server.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            service.close()
+            server.server_close()
+
+
+def _configured(name: str, from_settings: str) -> str:
+    """The environment first (this process plays another company's service and is configured
+    like one), then the Django setting of the same name."""
+    return os.environ.get(f"SANDBOX_PROVIDER_{name}", "") or from_settings

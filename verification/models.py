@@ -1,0 +1,140 @@
+"""Personal verification: one attempt of one account to prove who is behind it.
+
+The rules that must hold under concurrent requests are database constraints: one active
+verification per mobile number (one number verifies one account) and one per user. The identity
+document is deliberately not unique: one person may verify several accounts."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from realname.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
+
+from .documents import DocumentType, mask_document_number
+from .providers.base import ReasonCode
+
+
+class PersonalVerification(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")  # saved; the identity check is queued
+        IN_PROGRESS = "in_progress", _("In progress")  # identity confirmed; face step next
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+        ERROR = "error", _("Needs attention")  # the provider kept failing; support can retry
+
+    ACTIVE_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS, Status.PASSED)
+    OPEN_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="personal_verifications"
+    )
+    # The account's verified mobile number when the verification was submitted, in E.164.
+    phone = models.CharField(_("mobile number"), max_length=16)
+    document_type = models.CharField(
+        _("document type"), max_length=40, choices=DocumentType.choices
+    )
+    # Personal data, encrypted at rest (realname.fields); looked up only by the blind index.
+    name = EncryptedTextField(_("name"))
+    document_number = EncryptedTextField(_("document number"))
+    document_number_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    birth_date = EncryptedDateField(_("date of birth"))
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED
+    )
+    reason_code = models.CharField(
+        _("reason"), max_length=32, blank=True, choices=[(c.value, c.value) for c in ReasonCode]
+    )
+    # Provider references and step times, encrypted: {"identity": {...}, "liveness": {...}}.
+    result = EncryptedJSONField(_("result"), default=dict)
+    liveness_ref = models.CharField(max_length=128, blank=True, db_index=True)
+    liveness_url = models.URLField(max_length=1000, blank=True)
+    # Where the provider sends the person back, and where it posts its notification.
+    return_url = models.URLField(max_length=1000, blank=True)
+    notify_url = models.URLField(max_length=1000, blank=True)
+    provider_failures = models.PositiveSmallIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    identity_checked_at = models.DateTimeField(null=True, blank=True)
+    face_requested_at = models.DateTimeField(null=True, blank=True)
+    liveness_started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("personal verification")
+        verbose_name_plural = _("personal verifications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(status__in=["submitted", "in_progress", "passed"]),
+                name="verification_one_active_per_phone",
+                violation_error_message=_(
+                    "This mobile number has already been used to verify another account."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status__in=["submitted", "in_progress", "passed"]),
+                name="verification_one_active_per_user",
+                violation_error_message=_("This account already has a verification under way."),
+            ),
+            models.CheckConstraint(
+                condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
+                name="verification_phone_e164",
+            ),
+            models.CheckConstraint(
+                condition=Q(document_type__in=DocumentType.values),
+                name="verification_document_type_known",
+            ),
+            # Status and outcome agree: open ones have no outcome, passed ones are OK and
+            # complete, failed ones carry a reason and are complete, errors carry a reason.
+            models.CheckConstraint(
+                condition=(
+                    Q(status__in=["submitted", "in_progress"], reason_code="", completed_at=None)
+                    | Q(status="passed", reason_code="ok", completed_at__isnull=False)
+                    | (
+                        Q(status="failed", completed_at__isnull=False)
+                        & ~Q(reason_code__in=["", "ok"])
+                    )
+                    | (Q(status="error") & ~Q(reason_code__in=["", "ok"]))
+                ),
+                name="verification_status_matches_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["in_progress", "passed"])
+                | Q(identity_checked_at__isnull=False),
+                name="verification_identity_checked_before_progress",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="passed") | Q(liveness_started_at__isnull=False),
+                name="verification_passed_after_liveness",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_document_type_display()} {mask_document_number(self.document_number)}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def step(self) -> str:
+        """Where an open verification stands, for the status page and the sweeper."""
+        if self.status == self.Status.SUBMITTED:
+            return "identity_check"
+        if self.status != self.Status.IN_PROGRESS:
+            return self.status
+        if self.face_requested_at is None:
+            return "face_consent"
+        if not self.liveness_url:
+            return "face_preparing"
+        return "face_pending"

@@ -1,0 +1,435 @@
+"""The sandbox identity provider as a plain WSGI application.
+
+It plays an external vendor, so it shares nothing with our site but the signing secret: no
+database, no Django; its sessions, stored answers and nonces live in memory behind one lock and
+vanish when the process stops."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from . import pages, signing
+from .faults import Faults, InvalidRequest
+from .registry import DOCUMENT_TYPES, Registry
+
+logger = logging.getLogger("verification.sandbox")
+
+SESSION_TTL_SECONDS = 15 * 60
+# Stored answers (for idempotency) and finished sessions are forgotten after a day.
+KEEP_SECONDS = 24 * 60 * 60
+MAX_BODY_BYTES = 64 * 1024
+NOTIFY_RETRY_DELAYS = (0.5, 2.0, 5.0)
+NOTIFY_TIMEOUT_SECONDS = 5.0
+
+PENDING, PASSED, FAILED, EXPIRED = "pending", "pass", "fail", "expired"
+_REASON_OF_STATUS = {
+    PENDING: None,
+    PASSED: "ok",
+    FAILED: "liveness_failed",
+    EXPIRED: "liveness_expired",
+}
+_REF = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    app_id: str
+    secret: str
+    public_url: str  # how a person's browser reaches the face page
+    registry: Registry
+    faults: Faults = field(default_factory=Faults)
+    session_ttl: float = SESSION_TTL_SECONDS
+    notify_retry_delays: tuple[float, ...] = NOTIFY_RETRY_DELAYS
+
+
+@dataclass
+class _Session:
+    ref: str
+    request_digest: str
+    masked_name: str
+    return_url: str
+    notify_url: str
+    created_at: float
+    outcome: str | None = None
+
+    def status(self, now: float, ttl: float) -> str:
+        if self.outcome:
+            return self.outcome
+        return EXPIRED if now - self.created_at > ttl else PENDING
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    signed: bool = False  # signed for the request nonce when sent
+
+
+def _json(status: int, payload: Mapping[str, object], *, signed: bool = True) -> _Response:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return _Response(status, body, signed=signed)
+
+
+def _html(status: int, body: bytes) -> _Response:
+    return _Response(
+        status,
+        body,
+        content_type="text/html; charset=utf-8",
+        headers=[
+            ("Content-Security-Policy", pages.CONTENT_SECURITY_POLICY),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+        ],
+    )
+
+
+def _text(payload: Mapping[str, Any], key: str, *, max_length: int = 200) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise InvalidRequest(key)
+    if any(ord(char) < 32 for char in value):
+        raise InvalidRequest(key)
+    return value
+
+
+def _birth_date(payload: Mapping[str, Any]) -> date | None:
+    value = payload.get("birth_date")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest("birth_date")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest("birth_date") from None
+
+
+def _url(payload: Mapping[str, Any], key: str) -> str:
+    value = _text(payload, key, max_length=2000)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not value.isascii():
+        raise InvalidRequest(key)
+    return value
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+class SandboxService:
+    """The WSGI application. Thread-safe: every change of state happens under ``_lock``.
+
+    ``clock`` is the service's own timeline (session expiry, forgetting old answers), so a test
+    can move it; signatures are always checked against the wall clock both parties share."""
+
+    def __init__(self, config: SandboxConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._nonces = signing.NonceCache()
+        self._faults = Faults(**asdict(config.faults))  # changed at runtime, config is not
+        self._checks: dict[str, tuple[str, dict[str, str], float]] = {}
+        self._liveness_requests: dict[str, str] = {}  # request_id -> session ref
+        self._sessions: dict[str, _Session] = {}
+        self._last_prune = clock()
+        self._stopping = threading.Event()
+        self._random = random.Random()  # noqa: S311 - faults only, nothing secret
+        self._routes: dict[str, Callable[[dict[str, Any]], _Response]] = {
+            "/api/v1/identity/check": self._identity_check,
+            "/api/v1/liveness/start": self._liveness_start,
+            "/api/v1/liveness/query": self._liveness_query,
+        }
+
+    def close(self) -> None:
+        """Wake hanging requests and pending notification retries so the process can stop."""
+        self._stopping.set()
+
+    # -- WSGI -------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        path = str(environ.get("PATH_INFO") or "/")
+        request_headers = {
+            key[5:].replace("_", "-").lower(): str(value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        try:
+            response = self._dispatch(environ, method, path, request_headers)
+        except Exception as exc:
+            # The type only: a message could quote what the person typed.
+            logger.error("sandbox: %s while answering %s %s", type(exc).__name__, method, path)
+            response = _json(500, {"error": "internal"})
+        headers = [("Content-Type", response.content_type), *response.headers]
+        if response.signed:
+            nonce = request_headers.get(signing.HEADER_NONCE.lower(), "")
+            signed = signing.signed_response_headers(
+                secret=self.config.secret,
+                app_id=self.config.app_id,
+                status=response.status,
+                request_nonce=nonce if signing.valid_nonce(nonce) else "",
+                body=response.body,
+                now=time.time(),
+            )
+            headers.extend(signed.items())
+        headers.append(("Content-Length", str(len(response.body))))
+        start_response(f"{response.status} {HTTPStatus(response.status).phrase}", headers)
+        return [response.body]
+
+    def _dispatch(
+        self, environ: dict[str, Any], method: str, path: str, headers: dict[str, str]
+    ) -> _Response:
+        if path == "/healthz":
+            if method != "GET":
+                return self._not_allowed("GET")
+            return _json(200, {"status": "ok"}, signed=False)
+        if path.startswith("/face/"):
+            return self._face(environ, method, path.removeprefix("/face/"))
+        if path == "/_faults" and method == "GET":
+            with self._lock:
+                return _json(200, asdict(self._faults))
+        if path != "/_faults" and path not in self._routes:
+            return _json(404, {"error": "not_found"}, signed=path.startswith("/api/"))
+        if method != "POST":
+            return self._not_allowed("POST")
+        body = self._read_body(environ)
+        if body is None:
+            return _json(413, {"error": "too_large"})
+        signed_path = str(environ.get("SCRIPT_NAME") or "") + path
+        try:
+            signing.verify_signed(
+                headers,
+                secret=self.config.secret,
+                app_id=self.config.app_id,
+                method=method,
+                path=signed_path,
+                body=body,
+                now=time.time(),
+                nonces=self._nonces,
+            )
+        except signing.SignatureError as refusal:
+            return _json(401, {"error": refusal.code})
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _json(400, {"error": "invalid_json"})
+        if not isinstance(payload, dict):
+            return _json(400, {"error": "invalid_json"})
+        try:
+            if path == "/_faults":
+                return self._set_faults(payload)
+            trouble = self._apply_faults()
+            if trouble:
+                return trouble
+            return self._routes[path](payload)
+        except InvalidRequest as exc:
+            return _json(400, {"error": "invalid_request", "field": str(exc)})
+
+    @staticmethod
+    def _not_allowed(allowed: str) -> _Response:
+        response = _json(405, {"error": "method_not_allowed"}, signed=False)
+        response.headers.append(("Allow", allowed))
+        return response
+
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> bytes | None:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY_BYTES:
+            return None
+        return environ["wsgi.input"].read(length) if length > 0 else b""
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def _set_faults(self, payload: dict[str, Any]) -> _Response:
+        with self._lock:
+            self._faults.update(payload)
+            return _json(200, asdict(self._faults))
+
+    def _apply_faults(self) -> _Response | None:
+        with self._lock:
+            faults = Faults(**asdict(self._faults))
+            if self._faults.fail_next > 0:
+                self._faults.fail_next -= 1
+                return _json(503, {"error": "unavailable"})
+        if faults.error_rate and self._random.random() < faults.error_rate:
+            return _json(503, {"error": "unavailable"})
+        if faults.timeout_rate and self._random.random() < faults.timeout_rate:
+            self._stopping.wait(faults.hang_seconds)
+        if faults.latency_ms:
+            self._stopping.wait(faults.latency_ms / 1000)
+        return None
+
+    # -- the API ----------------------------------------------------------------------------
+
+    def _identity_check(self, payload: dict[str, Any]) -> _Response:
+        request_id = _text(payload, "request_id", max_length=128)
+        name = _text(payload, "name")
+        document_type = _text(payload, "document_type")
+        if document_type not in DOCUMENT_TYPES:
+            raise InvalidRequest("document_type")
+        document_number = _text(payload, "document_number", max_length=64)
+        birth_date = _birth_date(payload)
+        digest = _digest(name, document_type, document_number, birth_date)
+        result, reason = self.config.registry.check(
+            name=name,
+            document_type=document_type,
+            document_number=document_number,
+            birth_date=birth_date,
+        )
+        answer = {"result": result, "reason": reason, "ref": "ck_" + secrets.token_hex(12)}
+        now = self._clock()
+        with self._lock:
+            self._prune(now)
+            stored_digest, stored, _ = self._checks.setdefault(request_id, (digest, answer, now))
+        if stored_digest != digest:
+            return _json(409, {"error": "request_id_reused"})
+        return _json(200, stored)
+
+    def _liveness_start(self, payload: dict[str, Any]) -> _Response:
+        request_id = _text(payload, "request_id", max_length=128)
+        name = _text(payload, "name")
+        document_type = _text(payload, "document_type")
+        if document_type not in DOCUMENT_TYPES:
+            raise InvalidRequest("document_type")
+        document_number = _text(payload, "document_number", max_length=64)
+        birth_date = _birth_date(payload)
+        return_url = _url(payload, "return_url")
+        notify_url = _url(payload, "notify_url")
+        digest = _digest(name, document_type, document_number, birth_date, return_url, notify_url)
+        now = self._clock()
+        with self._lock:
+            self._prune(now)
+            ref = self._liveness_requests.get(request_id)
+            if ref is None:
+                ref = "lv_" + secrets.token_urlsafe(18)
+                self._liveness_requests[request_id] = ref
+                self._sessions[ref] = _Session(
+                    ref=ref,
+                    request_digest=digest,
+                    masked_name=pages.mask_name(name),
+                    return_url=return_url,
+                    notify_url=notify_url,
+                    created_at=now,
+                )
+            session = self._sessions[ref]
+        if session.request_digest != digest:
+            return _json(409, {"error": "request_id_reused"})
+        url = f"{self.config.public_url.rstrip('/')}/face/{ref}"
+        return _json(200, {"ref": ref, "url": url})
+
+    def _liveness_query(self, payload: dict[str, Any]) -> _Response:
+        ref = _text(payload, "ref", max_length=64)
+        now = self._clock()
+        with self._lock:
+            session = self._sessions.get(ref)
+            status = session.status(now, self.config.session_ttl) if session else None
+        if status is None:
+            return _json(404, {"error": "unknown_ref"})
+        return _json(200, {"status": status, "reason": _REASON_OF_STATUS[status]})
+
+    def _prune(self, now: float) -> None:
+        """Forget old answers and sessions (called under the lock, at most once a minute)."""
+        if now - self._last_prune < 60:
+            return
+        self._last_prune = now
+        horizon = now - KEEP_SECONDS
+        self._checks = {key: value for key, value in self._checks.items() if value[2] > horizon}
+        old = {
+            ref
+            for ref, session in self._sessions.items()
+            if session.created_at + self.config.session_ttl < horizon
+        }
+        self._sessions = {ref: s for ref, s in self._sessions.items() if ref not in old}
+        self._liveness_requests = {
+            key: ref for key, ref in self._liveness_requests.items() if ref not in old
+        }
+
+    # -- the face page ----------------------------------------------------------------------
+
+    def _face(self, environ: dict[str, Any], method: str, ref: str) -> _Response:
+        if method not in ("GET", "POST"):
+            return self._not_allowed("GET, POST")
+        now = self._clock()
+        with self._lock:
+            session = self._sessions.get(ref) if _REF.fullmatch(ref) else None
+            status = session.status(now, self.config.session_ttl) if session else None
+        if session is None or status is None:
+            return _html(404, pages.not_found_page())
+        if status == EXPIRED:
+            return _html(410, pages.gone_page())
+        if method == "GET":
+            if status == PENDING:
+                action = f"{environ.get('SCRIPT_NAME') or ''}/face/{ref}"
+                return _html(200, pages.face_page(action=action, masked_name=session.masked_name))
+            return _html(200, pages.finished_page(outcome=status, return_url=session.return_url))
+        body = self._read_body(environ) or b""
+        outcome = parse_qs(body.decode("utf-8", "replace")).get("outcome", [""])[0]
+        if outcome not in (PASSED, FAILED):
+            return _html(400, pages.bad_request_page())
+        with self._lock:
+            # Decided once: a second press (or a second tab) changes nothing.
+            decided_now = session.status(now, self.config.session_ttl) == PENDING
+            if decided_now:
+                session.outcome = outcome
+        if decided_now:
+            threading.Thread(
+                target=self._notify,
+                kwargs={"ref": ref, "status": outcome, "notify_url": session.notify_url},
+                name="sandbox-notify",
+                daemon=True,
+            ).start()
+        response = _Response(303, b"", content_type="text/plain; charset=utf-8")
+        response.headers.append(("Location", session.return_url))
+        return response
+
+    def _notify(self, *, ref: str, status: str, notify_url: str) -> None:
+        """POST the signed notification, retrying a few times; never on the browser's time."""
+        body = json.dumps({"ref": ref, "status": status}, separators=(",", ":")).encode()
+        attempts = (0.0, *self.config.notify_retry_delays)
+        for delay in attempts:
+            if delay and self._stopping.wait(delay):
+                return
+            headers = signing.signed_headers(
+                secret=self.config.secret,
+                app_id=self.config.app_id,
+                method="POST",
+                path=signing.NOTIFY_PATH,
+                body=body,
+                now=time.time(),
+            )
+            headers["Content-Type"] = "application/json"
+            try:
+                answer = httpx.post(
+                    notify_url, content=body, headers=headers, timeout=NOTIFY_TIMEOUT_SECONDS
+                )
+            except httpx.HTTPError as exc:
+                logger.info("sandbox: notification for %s failed (%s)", ref, type(exc).__name__)
+                continue
+            if answer.is_success:
+                logger.info("sandbox: notification for %s delivered", ref)
+                return
+            logger.info("sandbox: notification for %s answered %s", ref, answer.status_code)
+        logger.warning("sandbox: notification for %s given up after %d tries", ref, len(attempts))
