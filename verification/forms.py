@@ -6,7 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .documents import DocumentType, document_requires_birth_date
+from .app_settings import app_settings
+from .documents import DocumentType, validate_document
 
 
 class PersonalVerificationForm(forms.Form):
@@ -39,24 +40,25 @@ class PersonalVerificationForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Required for two document types only; the help text says which, not "(optional)".
+        self.fields["birth_date"].show_optional = False  # type: ignore[attr-defined]
+
     def clean(self) -> dict[str, Any]:
+        """Every document problem at once, each next to its field (the service checks again)."""
         data = super().clean() or {}
-        document_type = data.get("document_type")
-        if (
-            document_type
-            and document_requires_birth_date(document_type)
-            and not data.get("birth_date")
-            and "birth_date" not in self.errors
-        ):
-            self.add_error(
-                "birth_date",
-                ValidationError(
-                    _(
-                        "Please enter your date of birth: this document's number does not include it."
-                    ),
-                    code="birth_date_required",
-                ),
+        if self.errors:
+            return data
+        try:
+            validate_document(
+                document_type=data["document_type"],
+                number=data["document_number"],
+                birth_date=data.get("birth_date"),
+                minimum_age=app_settings.MINIMUM_AGE,
             )
+        except ValidationError as error:
+            self.add_service_errors(error)
         return data
 
     def add_service_errors(self, error: ValidationError) -> None:

@@ -344,3 +344,22 @@ def test_support_can_retry_an_errored_verification(member, django_capture_on_com
 
     assert retried.status == Status.SUBMITTED and retried.reason_code == ""
     assert len(callbacks) == 1
+
+
+def test_a_task_run_twice_changes_nothing_the_second_time(member, sandbox_settings_override):
+    from tests.verification.conftest import DEMO
+    from verification import tasks
+
+    verification = services.verification_submit(user=member, **DEMO)
+    tasks.check_identity.apply(args=[verification.pk])
+    once = PersonalVerification.objects.get(pk=verification.pk)
+
+    tasks.check_identity.apply(args=[verification.pk])
+
+    twice = PersonalVerification.objects.get(pk=verification.pk)
+    assert once.status == Status.IN_PROGRESS
+    assert (twice.status, twice.result, twice.updated_at) == (
+        once.status,
+        once.result,
+        once.updated_at,
+    )
