@@ -118,7 +118,7 @@ def consent_face_withdraw(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def profile(request: HttpRequest) -> HttpResponse:
-    from verification.selectors import identity_verified
+    from verification.selectors import identity_kind
 
     user = _user(request)
     face_missing = bool(consent_missing(user=user, slugs=(app_settings.FACE_DOCUMENT,)))
@@ -131,7 +131,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 user=user, slugs=app_settings.SIGNUP_DOCUMENTS
             ),
             "face_consent_given": not face_missing,
-            "identity_verified": identity_verified(user=user),
+            "identity_kind": identity_kind(user=user),
             "accepted": ConsentRecord.Action.ACCEPTED,
         },
     )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("verification/", include("verification.urls")),
+    path("verification/enterprise/", include("enterprise.urls")),
     path("admin/", admin.site.urls),
 ]
 

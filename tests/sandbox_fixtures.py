@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from verification.sandbox import signing
-from verification.sandbox.registry import Registry
+from verification.sandbox.registry import CompanyRegistry, Registry
 from verification.sandbox.server import make_sandbox_server
 from verification.sandbox.service import SandboxConfig, SandboxService
 
@@ -184,29 +184,46 @@ def serve_in_thread(app: WSGIApplication) -> Iterator[str]:
 
 
 def build_sandbox_service(
-    *, secret: str, app_id: str, clock: Callable[[], float], public_url: str = ""
+    *,
+    secret: str,
+    app_id: str,
+    clock: Callable[[], float],
+    public_url: str = "",
+    company_registry: str | Path = "",
 ) -> SandboxService:
+    """The service as ``run_sandbox_provider`` builds it; ``company_registry`` is a CSV path,
+    empty for the built-in demo."""
     return SandboxService(
         SandboxConfig(
             app_id=app_id,
             secret=secret,
             public_url=public_url,
             registry=Registry.from_csv(),
+            companies=CompanyRegistry.from_csv(company_registry),
             notify_retry_delays=(0.1, 0.2),
         ),
         clock=clock,
     )
 
 
-@pytest.fixture
-def sandbox_in_process() -> Iterator[InProcessSandbox]:
+@contextmanager
+def running_sandbox_in_process(*, company_registry: str | Path = "") -> Iterator[InProcessSandbox]:
     """The sandbox service in a thread of the test process, whose sessions age by a
     :class:`FakeClock` (signatures still follow the wall clock)."""
     clock = FakeClock()
     secret = secrets.token_urlsafe(32)
-    service = build_sandbox_service(secret=secret, app_id="realname-test", clock=clock)
+    service = build_sandbox_service(
+        secret=secret, app_id="realname-test", clock=clock, company_registry=company_registry
+    )
     with serve_in_thread(service) as url:
         service.config = replace(service.config, public_url=url)
         yield InProcessSandbox(
             url=url, secret=secret, app_id="realname-test", clock=clock, service=service
         )
+
+
+@pytest.fixture
+def sandbox_in_process() -> Iterator[InProcessSandbox]:
+    """:func:`running_sandbox_in_process` with the demo registries."""
+    with running_sandbox_in_process() as sandbox:
+        yield sandbox

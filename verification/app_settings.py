@@ -85,5 +85,10 @@ class SandboxSettings:
         """CSV of the "authoritative registry"; empty means the built-in demo registry."""
         return str(getattr(settings, "SANDBOX_PROVIDER_REGISTRY", ""))
 
+    @property
+    def COMPANY_REGISTRY(self) -> str:
+        """CSV of the business registry for enterprise checks; empty means the built-in demo."""
+        return str(getattr(settings, "SANDBOX_PROVIDER_COMPANY_REGISTRY", ""))
+
 
 sandbox_settings = SandboxSettings()

@@ -16,10 +16,20 @@ ATTEMPT_WINDOW = timedelta(hours=24)
 
 
 def identity_verified(*, user: User) -> bool:
-    """Whether ``user`` has completed real-name authentication.
+    """Whether ``user`` has completed real-name authentication, as a person or an enterprise."""
+    return identity_kind(user=user) is not None
 
-    Personal verification answers here; enterprise verification (#6) will add its own."""
-    return PersonalVerification.objects.filter(user=user, status=Status.PASSED).exists()
+
+def identity_kind(*, user: User) -> str | None:
+    """ "personal" (Real-Name Authentication Completed), "enterprise" (Identity Verified) or
+    None when the account is not verified."""
+    from enterprise.selectors import enterprise_verified  # enterprise builds on this app
+
+    if PersonalVerification.objects.filter(user=user, status=Status.PASSED).exists():
+        return "personal"
+    if enterprise_verified(user=user):
+        return "enterprise"
+    return None
 
 
 def verification_current(*, user: User) -> PersonalVerification | None:

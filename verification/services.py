@@ -115,6 +115,18 @@ def verification_submit(
             _("Please confirm your mobile number before verifying your identity."),
             code="phone_unverified",
         )
+    from enterprise.models import EnterpriseVerification  # enterprise builds on this app
+
+    if EnterpriseVerification.objects.filter(
+        user=user, status__in=EnterpriseVerification.ACTIVE_STATUSES
+    ).exists():
+        raise ValidationError(
+            _(
+                "This account is verified (or being verified) as an enterprise. An account "
+                "verifies either as a person or as an enterprise."
+            ),
+            code="verified_as_enterprise",
+        )
     if verification_attempts_today(user=user) >= app_settings.MAX_ATTEMPTS_PER_DAY:
         lifts_at = verification_lockout_lifts_at(user=user)
         raise ValidationError(

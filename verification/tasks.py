@@ -49,32 +49,48 @@ def backoff_seconds(retries: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
 
 
-def _call_provider(task: Task, verification_id: int, call: Callable[[], None]) -> None:
-    """Run ``call``; turn provider trouble into a retry or, finally, the ``error`` state."""
+def call_provider(
+    task: Task,
+    *,
+    call: Callable[[], None],
+    record_failure: Callable[[], object],
+    mark_error: Callable[[ReasonCode], object],
+) -> None:
+    """Run ``call``; turn provider trouble into a retry or, finally, an ``error`` state.
+
+    Shared by every kind of verification: ``record_failure`` counts a transient failure,
+    ``mark_error`` stops the record for support staff with a reason code."""
     try:
         call()
     except ProviderTransientError as exc:
-        services.verification_record_provider_failure(verification_id=verification_id)
+        record_failure()
         if task.request.retries >= app_settings.PROVIDER_MAX_RETRIES:
-            services.verification_mark_error(
-                verification_id=verification_id, reason_code=exc.reason_code
-            )
+            mark_error(exc.reason_code)
             return
         logger.warning(
-            "verification %s: provider unavailable (%s), retry %s",
-            verification_id,
+            "%s: provider unavailable (%s), retry %s",
+            task.name,
             exc.reason_code,
             task.request.retries + 1,
         )
         raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
     except ProviderPermanentError as exc:
-        services.verification_mark_error(
-            verification_id=verification_id, reason_code=exc.reason_code
-        )
+        mark_error(exc.reason_code)
     except ProviderError:
-        services.verification_mark_error(
-            verification_id=verification_id, reason_code=ReasonCode.VENDOR_ERROR
-        )
+        mark_error(ReasonCode.VENDOR_ERROR)
+
+
+def _call_provider(task: Task, verification_id: int, call: Callable[[], None]) -> None:
+    call_provider(
+        task,
+        call=call,
+        record_failure=lambda: services.verification_record_provider_failure(
+            verification_id=verification_id
+        ),
+        mark_error=lambda reason: services.verification_mark_error(
+            verification_id=verification_id, reason_code=reason
+        ),
+    )
 
 
 @shared_task(name="verification.check_identity", **TASK_OPTIONS)

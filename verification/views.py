@@ -75,14 +75,17 @@ def _status_url(verification: PersonalVerification) -> str:
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     """What real-name authentication is, the two kinds, and where this account stands."""
-    current = None
+    from enterprise.selectors import enterprise_verification_current
+
+    current = enterprise = None
     if isinstance(request.user, User):
         current = verification_current(user=request.user)
+        enterprise = enterprise_verification_current(user=request.user)
         _remember_next(request)
     return render(
         request,
         "verification/overview.html",
-        {"current": current, "next": request.GET.get("next", "")},
+        {"current": current, "enterprise": enterprise},
     )
 
 

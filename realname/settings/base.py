@@ -220,6 +220,7 @@ CELERY_IMPORTS = ["realname.tasks"]
 # The sweeper re-enqueues verifications that a lost broker message left waiting.
 CELERY_BEAT_SCHEDULE = {
     "verification-sweep": {"task": "verification.sweep", "schedule": 60.0},
+    "enterprise-sweep": {"task": "enterprise.sweep", "schedule": 60.0},
 }
 
 # Logging: every handler masks phone numbers and ID-number-like strings;
@@ -267,6 +268,9 @@ BLIND_INDEX_KEY = ""
 # Uploaded files (business licences, encrypted). Never face images: those stay at the provider.
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(LOCAL_DIR / "media"))
 MEDIA_URL = "/media/"
+# Private files (business licences, encrypted): never served by a URL, only through views that
+# check permissions and log each access.
+PRIVATE_STORAGE_ROOT = env("PRIVATE_STORAGE_ROOT", default=str(LOCAL_DIR / "private"))
 
 # Personal verification (verification/app_settings.py has the defaults and their meaning).
 VERIFICATION_PROVIDER = env(
@@ -281,6 +285,7 @@ SANDBOX_PROVIDER_PUBLIC_URL = env("SANDBOX_PROVIDER_PUBLIC_URL", default="")
 SANDBOX_PROVIDER_APP_ID = env("SANDBOX_PROVIDER_APP_ID", default="realname-dev")
 SANDBOX_PROVIDER_SECRET = env("SANDBOX_PROVIDER_SECRET", default="")
 SANDBOX_PROVIDER_REGISTRY = env("SANDBOX_PROVIDER_REGISTRY", default="")
+SANDBOX_PROVIDER_COMPANY_REGISTRY = env("SANDBOX_PROVIDER_COMPANY_REGISTRY", default="")
 
 # How long /healthz waits for a worker to answer a ping.
 HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.5)

@@ -48,6 +48,9 @@ VERIFICATION_PROVIDER_RETRY_BACKOFF = 0.2
 VERIFICATION_PROVIDER_RETRY_BACKOFF_MAX = 1
 
 # Each test run writes uploads to its own directory.
+PRIVATE_STORAGE_ROOT = str(
+    Path(tempfile.gettempdir()) / f"realname-private-{env('REALNAME_TEST_RUN_ID', default='test')}"
+)
 MEDIA_ROOT = str(
     Path(tempfile.gettempdir()) / f"realname-media-{env('REALNAME_TEST_RUN_ID', default='test')}"
 )

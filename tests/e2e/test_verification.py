@@ -41,7 +41,7 @@ def start_verification_from_recharge(page: Page, site, name: str) -> None:
     page.locator("input[name=consent_realname-service]").check()
     page.get_by_role("button", name="Accept and continue").click()
     page.wait_for_url("**/verification/?next=%2Frecharge%2F")
-    page.get_by_role("link", name="Verify Now").click()
+    page.locator("#verify-personal").click()
 
     page.get_by_label("Name").fill(name)
     page.get_by_label("Document type").select_option(DEMO["document_type"])

@@ -92,3 +92,10 @@ def test_database_and_redis_are_not_published_to_the_host(compose):
     assert "ports" not in compose["services"]["postgres"]
     assert "ports" not in compose["services"]["redis"]
     assert compose["services"]["web"]["ports"]
+
+
+def test_licences_live_on_a_private_volume(compose):
+    for name in ("web", "worker"):
+        assert "private-data:/data/private" in compose["services"][name]["volumes"]
+        assert compose["services"][name]["environment"]["PRIVATE_STORAGE_ROOT"] == "/data/private"
+    assert "private-data" in compose["volumes"]

@@ -7,6 +7,8 @@ Mix :class:`ProviderContract` into a ``Test...`` class that supplies these fixtu
     the adapter under test, pointed at the vendor (or its sandbox).
 ``contract_identities``
     a :class:`ContractIdentities`: people the vendor's registry knows and does not know.
+``contract_companies``
+    a :class:`ContractCompanies`: companies the vendor's business registry knows and does not.
 ``complete_liveness``
     ``complete_liveness(session, passed=True|False)``: finish a face session as the person
     would, pressing pass or fail (for the sandbox, a POST to its face page).
@@ -37,6 +39,7 @@ import pytest
 from verification.providers.base import (
     BaseProvider,
     CheckResult,
+    Company,
     Identity,
     LivenessSession,
     ProviderPermanentError,
@@ -56,6 +59,14 @@ class ContractIdentities:
     name_mismatch: Identity  # a registered document under another person's name
     unknown: Identity  # a well-formed document the registry does not hold
     birth_date_mismatch: Identity  # registered name and number, another birth date
+
+
+@dataclass(frozen=True)
+class ContractCompanies:
+    known: Company  # in the business registry, as given: passes
+    company_mismatch: Company  # a registered credit code under another company's name
+    legal_representative_mismatch: Company  # registered name and code, another representative
+    unknown: Company  # a well-formed credit code the registry does not hold
 
 
 @dataclass(frozen=True)
@@ -129,10 +140,16 @@ def assert_plain_result(result: object) -> None:
     assert isinstance(result.provider_ref, str) and result.provider_ref
 
 
-def assert_no_personal_data(error: BaseException, identity: Identity) -> None:
+def assert_no_personal_data(error: BaseException, subject: Identity | Company) -> None:
+    """Error messages reach logs and error trackers: nothing the person typed may be in them."""
     text = str(error) + repr(error.args)
-    assert identity.name not in text
-    assert identity.document_number not in text
+    typed: tuple[str, ...]
+    if isinstance(subject, Company):
+        typed = (subject.name, subject.credit_code, subject.legal_representative)
+    else:
+        typed = (subject.name, subject.document_number)
+    for value in typed:
+        assert value not in text
 
 
 class ProviderContract:
@@ -203,6 +220,60 @@ class ProviderContract:
         assert again == first
         other = provider.check_identity(
             request_id=new_request_id(), identity=contract_identities.known
+        )
+        assert other.provider_ref != first.provider_ref
+
+    # -- enterprise check -------------------------------------------------------------------
+
+    def test_registered_company_passes(
+        self, provider: BaseProvider, contract_companies: ContractCompanies
+    ) -> None:
+        result = provider.check_enterprise(
+            request_id=new_request_id(), company=contract_companies.known
+        )
+        assert result.passed
+        assert result.reason_code == ReasonCode.OK
+        assert_plain_result(result)
+
+    def test_company_name_that_does_not_match_the_credit_code_fails(
+        self, provider: BaseProvider, contract_companies: ContractCompanies
+    ) -> None:
+        result = provider.check_enterprise(
+            request_id=new_request_id(), company=contract_companies.company_mismatch
+        )
+        assert not result.passed
+        assert result.reason_code == ReasonCode.COMPANY_MISMATCH
+        assert_plain_result(result)
+
+    def test_wrong_legal_representative_fails(
+        self, provider: BaseProvider, contract_companies: ContractCompanies
+    ) -> None:
+        result = provider.check_enterprise(
+            request_id=new_request_id(), company=contract_companies.legal_representative_mismatch
+        )
+        assert not result.passed
+        assert result.reason_code == ReasonCode.LEGAL_REPRESENTATIVE_MISMATCH
+        assert_plain_result(result)
+
+    def test_unknown_credit_code_fails_as_no_such_company(
+        self, provider: BaseProvider, contract_companies: ContractCompanies
+    ) -> None:
+        result = provider.check_enterprise(
+            request_id=new_request_id(), company=contract_companies.unknown
+        )
+        assert not result.passed
+        assert result.reason_code == ReasonCode.NO_SUCH_COMPANY
+        assert_plain_result(result)
+
+    def test_same_enterprise_request_id_gives_the_same_answer(
+        self, provider: BaseProvider, contract_companies: ContractCompanies
+    ) -> None:
+        request_id = new_request_id()
+        first = provider.check_enterprise(request_id=request_id, company=contract_companies.known)
+        again = provider.check_enterprise(request_id=request_id, company=contract_companies.known)
+        assert again == first
+        other = provider.check_enterprise(
+            request_id=new_request_id(), company=contract_companies.known
         )
         assert other.provider_ref != first.provider_ref
 
@@ -324,6 +395,22 @@ class ProviderContract:
         result = provider.check_identity(request_id=request_id, identity=contract_identities.known)
         assert result.passed
 
+    def test_vendor_server_error_in_an_enterprise_check_is_transient(
+        self,
+        provider: BaseProvider,
+        contract_companies: ContractCompanies,
+        make_vendor_fail: Callable[[], None],
+    ) -> None:
+        request_id = new_request_id()
+        make_vendor_fail()
+        with pytest.raises(ProviderTransientError) as raised:
+            provider.check_enterprise(request_id=request_id, company=contract_companies.known)
+        assert raised.value.reason_code == ReasonCode.VENDOR_ERROR
+        assert_no_personal_data(raised.value, contract_companies.known)
+
+        result = provider.check_enterprise(request_id=request_id, company=contract_companies.known)
+        assert result.passed
+
     def test_bad_credentials_are_a_permanent_rejection(
         self,
         provider_with_bad_credentials: BaseProvider,
@@ -335,3 +422,15 @@ class ProviderContract:
             )
         assert raised.value.reason_code == ReasonCode.REJECTED_REQUEST
         assert_no_personal_data(raised.value, contract_identities.known)
+
+    def test_bad_credentials_refuse_an_enterprise_check_permanently(
+        self,
+        provider_with_bad_credentials: BaseProvider,
+        contract_companies: ContractCompanies,
+    ) -> None:
+        with pytest.raises(ProviderPermanentError) as raised:
+            provider_with_bad_credentials.check_enterprise(
+                request_id=new_request_id(), company=contract_companies.known
+            )
+        assert raised.value.reason_code == ReasonCode.REJECTED_REQUEST
+        assert_no_personal_data(raised.value, contract_companies.known)

@@ -3,6 +3,7 @@ what is particular to the sandbox client (expiry, forged answers, configuration)
 
 from __future__ import annotations
 
+import csv
 import json
 import socket
 import time
@@ -12,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from stdnum.cn import uscc
 
 from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, serve_in_thread
 from verification.providers import get_provider
 from verification.providers.base import (
+    Company,
     Identity,
     LivenessSession,
     ProviderPermanentError,
@@ -24,9 +27,11 @@ from verification.providers.base import (
 )
 from verification.providers.sandbox import SandboxProvider
 from verification.sandbox import signing
+from verification.sandbox.registry import DEMO_COMPANY_REGISTRY
 
 from .provider_contract import (
     RETURN_URL,
+    ContractCompanies,
     ContractIdentities,
     NotificationReceiver,
     ProviderContract,
@@ -39,6 +44,23 @@ from .provider_contract import (
 KNOWN = Identity("测试甲", "cn_resident_id", "110101199003079016", date(1990, 3, 7))
 # A valid check digit, but nobody in the demo registry holds it.
 UNKNOWN = Identity("测试甲", "cn_resident_id", "110101199001019992", date(1990, 1, 1))
+
+
+def demo_companies() -> list[Company]:
+    """The sandbox's demo company registry (verification/sandbox/README.md)."""
+    with DEMO_COMPANY_REGISTRY.open(encoding="utf-8") as handle:
+        return [
+            Company(row["company_name"], row["credit_code"], row["legal_representative"])
+            for row in csv.DictReader(handle)
+        ]
+
+
+def unregistered_credit_code(companies: list[Company]) -> str:
+    """A credit code with a valid check character that no demo company holds."""
+    base = "91110108MA0000999"
+    code = base + uscc.calc_check_digit(base)
+    assert code not in {company.credit_code for company in companies}
+    return code
 
 
 class TestSandboxProvider(ProviderContract):
@@ -56,6 +78,20 @@ class TestSandboxProvider(ProviderContract):
             unknown=UNKNOWN,
             birth_date_mismatch=Identity(
                 KNOWN.name, KNOWN.document_type, KNOWN.document_number, date(1990, 3, 8)
+            ),
+        )
+
+    @pytest.fixture
+    def contract_companies(self) -> ContractCompanies:
+        known, other = demo_companies()[:2]
+        return ContractCompanies(
+            known=known,
+            company_mismatch=Company(other.name, known.credit_code, known.legal_representative),
+            legal_representative_mismatch=Company(
+                known.name, known.credit_code, other.legal_representative
+            ),
+            unknown=Company(
+                known.name, unregistered_credit_code(demo_companies()), known.legal_representative
             ),
         )
 
@@ -232,6 +268,40 @@ def test_request_id_reused_for_another_person_is_refused(
     assert "request_id_reused" in str(raised.value)
     assert_no_personal_data(raised.value, UNKNOWN)
     provider.close()
+
+
+def test_enterprise_request_id_reused_for_another_company_is_refused(
+    sandbox_settings_override: SandboxHandle,
+) -> None:
+    known, other = demo_companies()[:2]
+    provider = SandboxProvider()
+    request_id = new_request_id()
+    assert provider.check_enterprise(request_id=request_id, company=known).passed
+    with pytest.raises(ProviderPermanentError) as raised:
+        provider.check_enterprise(request_id=request_id, company=other)
+    assert raised.value.reason_code == ReasonCode.REJECTED_REQUEST
+    assert "request_id_reused" in str(raised.value)
+    assert_no_personal_data(raised.value, other)
+    provider.close()
+
+
+def test_enterprise_answer_altered_on_the_way_is_refused(
+    sandbox_in_process: InProcessSandbox,
+) -> None:
+    """A man in the middle turning a mismatch into a pass must not get a passed result."""
+    known, other = demo_companies()[:2]
+    assert sandbox_in_process.service is not None
+    tampering = _AnswerRewriter(sandbox_in_process.service, b'"fail"', b'"pass"')
+    mismatch = Company(other.name, known.credit_code, known.legal_representative)
+    with serve_in_thread(tampering) as url:
+        provider = SandboxProvider(
+            url=url, app_id=sandbox_in_process.app_id, secret=sandbox_in_process.secret
+        )
+        with pytest.raises(ProviderPermanentError) as raised:
+            provider.check_enterprise(request_id=new_request_id(), company=mismatch)
+        provider.close()
+    assert tampering.rewritten
+    assert_no_personal_data(raised.value, mismatch)
 
 
 def test_unreachable_sandbox_is_transient() -> None:

@@ -20,11 +20,19 @@ from typing import Any
 import httpx
 import pytest
 from django.core.management import CommandError, call_command
+from stdnum.cn import uscc
 from stdnum.iso7064 import mod_11_2
 
-from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle
+from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, running_sandbox_in_process
 from verification.sandbox.faults import Faults, InvalidRequest
-from verification.sandbox.registry import DEMO_REGISTRY, DOCUMENT_TYPES, Registry, RegistryError
+from verification.sandbox.registry import (
+    DEMO_COMPANY_REGISTRY,
+    DEMO_REGISTRY,
+    DOCUMENT_TYPES,
+    CompanyRegistry,
+    Registry,
+    RegistryError,
+)
 
 from .provider_contract import running_notification_receiver
 
@@ -34,7 +42,15 @@ KNOWN = {
     "document_number": "110101199003079016",
     "birth_date": "1990-03-07",
 }
+KNOWN_COMPANY = {
+    "company_name": "沙箱演示科技有限公司",
+    "credit_code": "91110108MA0000901G",
+    "legal_representative": "测试甲",
+}
+# A valid check character, but no demo company holds it.
+UNKNOWN_CREDIT_CODE = "91110108MA0000999J"
 CHECK = "/api/v1/identity/check"
+ENTERPRISE = "/api/v1/enterprise/check"
 START = "/api/v1/liveness/start"
 QUERY = "/api/v1/liveness/query"
 RETURN_URL = "https://realname.example/verification/return?attempt=7"
@@ -154,6 +170,60 @@ def test_registry_error_names_the_line_not_its_content(tmp_path: Path) -> None:
     assert "line 2" in str(raised.value)
     assert "某人" not in str(raised.value)
     assert "110101199003079016" not in str(raised.value)
+
+
+def demo_company_rows() -> list[dict[str, str]]:
+    with DEMO_COMPANY_REGISTRY.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_demo_company_registry_holds_fictional_companies_with_valid_credit_codes() -> None:
+    rows = demo_company_rows()
+    assert len(rows) >= 4
+    assert KNOWN_COMPANY in rows
+    for row in rows:
+        assert uscc.validate(row["credit_code"]) == row["credit_code"]
+        assert row["legal_representative"]
+    assert any("（" in row["company_name"] for row in rows)  # for the parentheses rule
+    assert uscc.is_valid(UNKNOWN_CREDIT_CODE)
+    assert UNKNOWN_CREDIT_CODE not in {row["credit_code"] for row in rows}
+
+
+def write_company_registry(path: Path, *rows: str) -> Path:
+    path.write_text("company_name,credit_code,legal_representative\n" + "".join(rows))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("某某有限公司,91110108MA0000901H,某人\n", "credit_code is not a valid"),
+        ("某某有限公司,,某人\n", "are required"),
+        ("某某有限公司,91110108MA0000901G,\n", "are required"),
+        (
+            "某某有限公司,91110108MA0000901G,某人\n其他有限公司,91110108ma0000901g,他人\n",
+            "appears twice",
+        ),
+    ],
+    ids=["check-character", "no-code", "no-representative", "duplicate"],
+)
+def test_company_registry_error_names_the_line_not_its_content(
+    tmp_path: Path, row: str, problem: str
+) -> None:
+    registry = write_company_registry(tmp_path / "companies.csv", row)
+    with pytest.raises(RegistryError) as raised:
+        CompanyRegistry.from_csv(registry)
+    message = str(raised.value)
+    assert problem in message
+    assert "line " in message
+    assert "某某" not in message and "某人" not in message and "91110108" not in message
+
+
+def test_company_registry_with_the_wrong_columns_is_refused(tmp_path: Path) -> None:
+    registry = tmp_path / "companies.csv"
+    registry.write_text("name,credit_code\n某某有限公司,91110108MA0000901G\n")
+    with pytest.raises(RegistryError, match="company_name,credit_code,legal_representative"):
+        CompanyRegistry.from_csv(registry)
 
 
 # -- signed requests -----------------------------------------------------------------------
@@ -290,6 +360,142 @@ def test_access_log_holds_method_path_and_status_only(sandbox: SandboxHandle) ->
     assert "测试甲" not in log
     assert "110101199003079016" not in log
     assert "name=" not in log
+
+
+# -- enterprise checks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", demo_company_rows(), ids=lambda row: row["credit_code"])
+def test_every_demo_company_passes(sandbox: SandboxHandle, row: dict[str, str]) -> None:
+    response = call(sandbox, ENTERPRISE, {"request_id": request_id(), **row})
+    assert response.status_code == 200
+    assert response.json()["result"] == "pass"
+    assert response.json()["reason"] == "ok"
+    assert response.json()["ref"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"company_name": "沙箱演示（北京）信息服务有限公司"}, "company_mismatch"),
+        ({"company_name": "沙箱演示科技公司"}, "company_mismatch"),
+        ({"legal_representative": "测试乙"}, "legal_representative_mismatch"),
+        ({"credit_code": UNKNOWN_CREDIT_CODE}, "no_such_company"),
+        # The code decides the record before anything else is compared.
+        ({"credit_code": UNKNOWN_CREDIT_CODE, "company_name": "别的公司"}, "no_such_company"),
+        ({"company_name": "别的公司", "legal_representative": "测试乙"}, "company_mismatch"),
+    ],
+)
+def test_enterprise_check_failures(
+    sandbox: SandboxHandle, change: dict[str, str], reason: str
+) -> None:
+    payload = {"request_id": request_id(), **KNOWN_COMPANY, **change}
+    response = call(sandbox, ENTERPRISE, payload)
+    assert response.status_code == 200
+    assert response.json()["result"] == "fail"
+    assert response.json()["reason"] == reason
+
+
+BEIJING_COMPANY = {
+    "company_name": "沙箱演示（北京）信息服务有限公司",
+    "credit_code": "91110108MA0000902K",
+    "legal_representative": "测试乙",
+}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {**KNOWN_COMPANY, "credit_code": "91110108ma0000901g"},
+        {**KNOWN_COMPANY, "company_name": " 沙箱演示科技有限公司　"},
+        {**BEIJING_COMPANY, "company_name": "沙箱演示(北京)信息服务有限公司"},
+        {**BEIJING_COMPANY, "company_name": "沙箱演示（北京)信息服务有限公司"},
+    ],
+    ids=["lower-case-code", "surrounding-spaces", "half-width-parentheses", "mixed-parentheses"],
+)
+def test_enterprise_check_ignores_case_of_the_code_spacing_and_width_of_parentheses(
+    sandbox: SandboxHandle, payload: dict[str, str]
+) -> None:
+    response = call(sandbox, ENTERPRISE, {"request_id": request_id(), **payload})
+    assert response.json()["result"] == "pass"
+
+
+def test_enterprise_check_same_request_id_gives_the_stored_answer(sandbox: SandboxHandle) -> None:
+    payload = {"request_id": request_id(), **KNOWN_COMPANY}
+    first = call(sandbox, ENTERPRISE, payload)
+    again = call(sandbox, ENTERPRISE, payload)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    reused = call(sandbox, ENTERPRISE, {**payload, "legal_representative": "测试乙"})
+    assert reused.status_code == 409
+    assert reused.json() == {"error": "request_id_reused"}
+
+
+def test_enterprise_check_needs_a_valid_signature(sandbox: SandboxHandle) -> None:
+    payload = {"request_id": request_id(), **KNOWN_COMPANY}
+    wrong = call(sandbox, ENTERPRISE, payload, secret="wrong")
+    assert wrong.status_code == 401
+    assert wrong.json() == {"error": "bad_signature"}
+    unsigned = httpx.post(sandbox.url + ENTERPRISE, json=payload, timeout=10)
+    assert unsigned.status_code == 401
+    assert unsigned.json() == {"error": "unknown_app"}  # no headers at all: no app id either
+    # A refused request is not remembered: the id still gets a genuine answer.
+    assert call(sandbox, ENTERPRISE, payload).json()["result"] == "pass"
+
+
+def test_enterprise_answer_is_signed_and_bound_to_the_request(sandbox: SandboxHandle) -> None:
+    body = json.dumps({"request_id": request_id(), **KNOWN_COMPANY}).encode()
+    headers = signed(sandbox, ENTERPRISE, body)
+    response = httpx.post(sandbox.url + ENTERPRISE, content=body, headers=headers)
+    assert response.status_code == 200
+    expected = signature(
+        sandbox.secret,
+        "200",
+        headers["X-Sandbox-Nonce"],
+        response.headers["X-Sandbox-Timestamp"],
+        response.headers["X-Sandbox-Nonce"],
+        hashlib.sha256(response.content).hexdigest(),
+    )
+    assert response.headers["X-Sandbox-Signature"] == expected
+
+
+def test_malformed_enterprise_request_names_the_field(sandbox: SandboxHandle) -> None:
+    payload = {"request_id": request_id(), **KNOWN_COMPANY, "legal_representative": ""}
+    response = call(sandbox, ENTERPRISE, payload)
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "field": "legal_representative"}
+
+
+def test_enterprise_check_is_subject_to_faults(sandbox: SandboxHandle) -> None:
+    sandbox.set_faults(fail_next=1)
+    payload = {"request_id": request_id(), **KNOWN_COMPANY}
+    failed = call(sandbox, ENTERPRISE, payload)
+    assert failed.status_code == 503
+    assert failed.json() == {"error": "unavailable"}
+    assert call(sandbox, ENTERPRISE, payload).json()["result"] == "pass"
+
+
+def test_enterprise_check_answers_from_a_custom_company_registry(tmp_path: Path) -> None:
+    registry = write_company_registry(
+        tmp_path / "companies.csv", "自备样例（上海）有限公司,91310115MA0000904B,自备代表\n"
+    )
+    with running_sandbox_in_process(company_registry=registry) as sandbox:
+        own = {
+            "company_name": "自备样例(上海)有限公司",
+            "credit_code": "91310115MA0000904B",
+            "legal_representative": "自备代表",
+        }
+        passed = call(sandbox, ENTERPRISE, {"request_id": request_id(), **own})
+        renamed = call(
+            sandbox,
+            ENTERPRISE,
+            {"request_id": request_id(), **own, "company_name": "沙箱示范制造有限公司"},
+        )
+        demo = call(sandbox, ENTERPRISE, {"request_id": request_id(), **KNOWN_COMPANY})
+    assert passed.json()["result"] == "pass"
+    # The custom file replaces the demo registry; it does not add to it.
+    assert renamed.json()["reason"] == "company_mismatch"
+    assert demo.json()["reason"] == "no_such_company"
 
 
 # -- face sessions -------------------------------------------------------------------------
@@ -473,6 +679,25 @@ def test_initial_faults_come_from_the_environment() -> None:
 
 
 # -- the command ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["option", "environment", "setting"])
+def test_command_reads_the_company_registry_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any, source: str
+) -> None:
+    """An unusable file stops the command before it listens, naming the file it was given."""
+    registry = write_company_registry(tmp_path / "companies.csv", "某某有限公司,123,某人\n")
+    monkeypatch.delenv("SANDBOX_PROVIDER_COMPANY_REGISTRY", raising=False)
+    settings.SANDBOX_PROVIDER_COMPANY_REGISTRY = ""
+    options = ["--secret", "s3cret", "--port", "0"]
+    if source == "option":
+        options += ["--company-registry", str(registry)]
+    elif source == "environment":
+        monkeypatch.setenv("SANDBOX_PROVIDER_COMPANY_REGISTRY", str(registry))
+    else:
+        settings.SANDBOX_PROVIDER_COMPANY_REGISTRY = str(registry)
+    with pytest.raises(CommandError, match=re.escape(f"{registry}, line 2: credit_code")):
+        call_command("run_sandbox_provider", *options)
 
 
 def test_command_refuses_to_start_without_a_secret(

@@ -25,6 +25,9 @@ class ReasonCode(enum.StrEnum):
     BIRTH_DATE_MISMATCH = "birth_date_mismatch"
     LIVENESS_FAILED = "liveness_failed"  # the face check was failed or refused
     LIVENESS_EXPIRED = "liveness_expired"  # the face session was not finished in time
+    COMPANY_MISMATCH = "company_mismatch"  # the credit code exists, under another company name
+    LEGAL_REPRESENTATIVE_MISMATCH = "legal_representative_mismatch"
+    NO_SUCH_COMPANY = "no_such_company"  # the registry knows no such credit code
     TIMEOUT = "timeout"  # the vendor did not answer, retries exhausted
     VENDOR_ERROR = "vendor_error"  # the vendor failed (5xx), retries exhausted
     REJECTED_REQUEST = "rejected_request"  # the vendor refused our request (configuration)
@@ -38,6 +41,15 @@ class Identity:
     document_type: str  # a verification.documents.DocumentType value
     document_number: str  # normalised (upper case, no spaces)
     birth_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Company:
+    """The three factors of an enterprise check. Never logged, never queued."""
+
+    name: str
+    credit_code: str  # unified social credit code, normalised (upper case, no spaces)
+    legal_representative: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,12 @@ class BaseProvider(abc.ABC):
 
         ``request_id`` is our idempotency key: the same id must give the same answer and be
         charged once, so a retried task is harmless."""
+
+    @abc.abstractmethod
+    def check_enterprise(self, *, request_id: str, company: Company) -> CheckResult:
+        """Three-factor check against the business registry: company name, unified social
+        credit code and legal representative. Idempotent on ``request_id`` like
+        :meth:`check_identity`."""
 
     @abc.abstractmethod
     def start_liveness(

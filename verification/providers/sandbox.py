@@ -19,6 +19,7 @@ from ..app_settings import sandbox_settings
 from .base import (
     BaseProvider,
     CheckResult,
+    Company,
     Identity,
     LivenessSession,
     ProviderPermanentError,
@@ -34,6 +35,15 @@ _CHECK_REASONS = {
         ReasonCode.NAME_NUMBER_MISMATCH,
         ReasonCode.NO_SUCH_RECORD,
         ReasonCode.BIRTH_DATE_MISMATCH,
+    )
+}
+_ENTERPRISE_REASONS = {
+    reason.value: reason
+    for reason in (
+        ReasonCode.OK,
+        ReasonCode.COMPANY_MISMATCH,
+        ReasonCode.LEGAL_REPRESENTATIVE_MISMATCH,
+        ReasonCode.NO_SUCH_COMPANY,
     )
 }
 _LIVENESS_RESULTS = {
@@ -79,18 +89,19 @@ class SandboxProvider(BaseProvider):
         answer = self._call(
             "/api/v1/identity/check", {"request_id": request_id, **_identity_fields(identity)}
         )
-        ref = _field(answer, "ref")
-        result = _field(answer, "result")
-        reason = _CHECK_REASONS.get(_field(answer, "reason"))
-        try:
-            if result not in ("pass", "fail") or reason is None:
-                raise ValueError(result)
-            return CheckResult(passed=result == "pass", reason_code=reason, provider_ref=ref)
-        except ValueError:
-            raise ProviderPermanentError(
-                "sandbox identity check answered an unknown result",
-                reason_code=ReasonCode.VENDOR_ERROR,
-            ) from None
+        return _check_result(answer, _CHECK_REASONS, what="identity check")
+
+    def check_enterprise(self, *, request_id: str, company: Company) -> CheckResult:
+        answer = self._call(
+            "/api/v1/enterprise/check",
+            {
+                "request_id": request_id,
+                "company_name": company.name,
+                "credit_code": company.credit_code,
+                "legal_representative": company.legal_representative,
+            },
+        )
+        return _check_result(answer, _ENTERPRISE_REASONS, what="enterprise check")
 
     def start_liveness(
         self, *, request_id: str, identity: Identity, return_url: str, notify_url: str
@@ -235,6 +246,24 @@ def _identity_fields(identity: Identity) -> dict[str, str | None]:
         "document_number": identity.document_number,
         "birth_date": identity.birth_date.isoformat() if identity.birth_date else None,
     }
+
+
+def _check_result(
+    answer: Mapping[str, Any], reasons: Mapping[str, ReasonCode], *, what: str
+) -> CheckResult:
+    """A check's answer as a result; a reason that does not belong to this kind of check is
+    the vendor's fault, not the person's."""
+    ref = _field(answer, "ref")
+    result = _field(answer, "result")
+    reason = reasons.get(_field(answer, "reason"))
+    try:
+        if result not in ("pass", "fail") or reason is None:
+            raise ValueError(result)
+        return CheckResult(passed=result == "pass", reason_code=reason, provider_ref=ref)
+    except ValueError:
+        raise ProviderPermanentError(
+            f"sandbox {what} answered an unknown result", reason_code=ReasonCode.VENDOR_ERROR
+        ) from None
 
 
 def _field(answer: Mapping[str, Any], key: str) -> str:

@@ -25,7 +25,7 @@ import httpx
 
 from . import pages, signing
 from .faults import Faults, InvalidRequest
-from .registry import DOCUMENT_TYPES, Registry
+from .registry import DOCUMENT_TYPES, CompanyRegistry, Registry
 
 logger = logging.getLogger("verification.sandbox")
 
@@ -54,6 +54,7 @@ class SandboxConfig:
     secret: str
     public_url: str  # how a person's browser reaches the face page
     registry: Registry
+    companies: CompanyRegistry = field(default_factory=CompanyRegistry.from_csv)  # the demo's
     faults: Faults = field(default_factory=Faults)
     session_ttl: float = SESSION_TTL_SECONDS
     notify_retry_delays: tuple[float, ...] = NOTIFY_RETRY_DELAYS
@@ -148,7 +149,8 @@ class SandboxService:
         self._lock = threading.Lock()
         self._nonces = signing.NonceCache()
         self._faults = Faults(**asdict(config.faults))  # changed at runtime, config is not
-        self._checks: dict[str, tuple[str, dict[str, str], float]] = {}
+        # (kind of check, request_id) -> (digest of the request, answer, when first answered)
+        self._checks: dict[tuple[str, str], tuple[str, dict[str, str], float]] = {}
         self._liveness_requests: dict[str, str] = {}  # request_id -> session ref
         self._sessions: dict[str, _Session] = {}
         self._last_prune = clock()
@@ -156,6 +158,7 @@ class SandboxService:
         self._random = random.Random()  # noqa: S311 - faults only, nothing secret
         self._routes: dict[str, Callable[[dict[str, Any]], _Response]] = {
             "/api/v1/identity/check": self._identity_check,
+            "/api/v1/enterprise/check": self._enterprise_check,
             "/api/v1/liveness/start": self._liveness_start,
             "/api/v1/liveness/query": self._liveness_query,
         }
@@ -299,11 +302,33 @@ class SandboxService:
             document_number=document_number,
             birth_date=birth_date,
         )
+        return self._answer_once("identity", request_id, digest, result, reason)
+
+    def _enterprise_check(self, payload: dict[str, Any]) -> _Response:
+        request_id = _text(payload, "request_id", max_length=128)
+        company_name = _text(payload, "company_name")
+        credit_code = _text(payload, "credit_code", max_length=64)
+        legal_representative = _text(payload, "legal_representative")
+        digest = _digest(company_name, credit_code, legal_representative)
+        result, reason = self.config.companies.check(
+            company_name=company_name,
+            credit_code=credit_code,
+            legal_representative=legal_representative,
+        )
+        return self._answer_once("enterprise", request_id, digest, result, reason)
+
+    def _answer_once(
+        self, kind: str, request_id: str, digest: str, result: str, reason: str
+    ) -> _Response:
+        """The first answer given to ``request_id`` for this kind of check, so a retry is
+        answered (and charged) once; the same id with other data is the caller's bug: 409."""
         answer = {"result": result, "reason": reason, "ref": "ck_" + secrets.token_hex(12)}
         now = self._clock()
         with self._lock:
             self._prune(now)
-            stored_digest, stored, _ = self._checks.setdefault(request_id, (digest, answer, now))
+            stored_digest, stored, _ = self._checks.setdefault(
+                (kind, request_id), (digest, answer, now)
+            )
         if stored_digest != digest:
             return _json(409, {"error": "request_id_reused"})
         return _json(200, stored)

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from verification.app_settings import sandbox_settings
 from verification.sandbox.faults import Faults, InvalidRequest
-from verification.sandbox.registry import Registry, RegistryError
+from verification.sandbox.registry import CompanyRegistry, Registry, RegistryError
 from verification.sandbox.server import make_sandbox_server
 from verification.sandbox.service import SandboxConfig, SandboxService
 
@@ -40,6 +40,10 @@ class Command(BaseCommand):
             "--registry", help="CSV of identities; default: SANDBOX_PROVIDER_REGISTRY or the demo"
         )
         parser.add_argument(
+            "--company-registry",
+            help="CSV of companies; default: SANDBOX_PROVIDER_COMPANY_REGISTRY or the demo",
+        )
+        parser.add_argument(
             "--public-url",
             help="how browsers reach the face page; default: SANDBOX_PROVIDER_PUBLIC_URL or "
             "the address it listens on",
@@ -53,6 +57,7 @@ class Command(BaseCommand):
         app_id: str | None,
         secret: str | None,
         registry: str | None,
+        company_registry: str | None,
         public_url: str | None,
         **options: Any,
     ) -> None:
@@ -65,6 +70,10 @@ class Command(BaseCommand):
         try:
             people = Registry.from_csv(
                 registry or _configured("REGISTRY", sandbox_settings.REGISTRY)
+            )
+            companies = CompanyRegistry.from_csv(
+                company_registry
+                or _configured("COMPANY_REGISTRY", sandbox_settings.COMPANY_REGISTRY)
             )
         except RegistryError as exc:
             raise CommandError(str(exc)) from None
@@ -80,6 +89,7 @@ class Command(BaseCommand):
                 secret=secret,
                 public_url="",  # known once the port is
                 registry=people,
+                companies=companies,
                 faults=faults,
             )
         )

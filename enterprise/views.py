@@ -1,0 +1,140 @@
+"""Enterprise verification pages, and the one way a licence file leaves storage."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.app_settings import app_settings as accounts_settings
+from accounts.forms import client_ip
+from accounts.models import User
+from accounts.selectors import consent_missing
+from verification.app_settings import app_settings as verification_settings
+
+from . import services
+from .app_settings import app_settings
+from .forms import EnterpriseVerificationForm
+from .guidance import guidance_for
+from .licence import watermark
+from .models import EnterpriseVerification
+from .selectors import enterprise_verification_current
+from .storage import licence_read
+
+WATERMARK = "仅供实名认证使用 · For real-name verification only"
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # noqa: S101 - guaranteed by login_required
+    return request.user
+
+
+def _status_url(verification: EnterpriseVerification) -> str:
+    return reverse("enterprise:status", args=[verification.public_id])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
+        here = request.get_full_path()
+        return HttpResponseRedirect(f"{reverse('accounts:consent')}?{urlencode({'next': here})}")
+    current = enterprise_verification_current(user=user)
+    if current is not None and current.status in EnterpriseVerification.ACTIVE_STATUSES:
+        return HttpResponseRedirect(_status_url(current))
+    max_megabytes = app_settings.LICENCE_MAX_BYTES // (1024 * 1024)
+    form = EnterpriseVerificationForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        max_megabytes=max_megabytes,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            verification = services.enterprise_verification_submit(
+                user=user,
+                company_name=form.cleaned_data["company_name"],
+                credit_code=form.cleaned_data["credit_code"],
+                legal_representative=form.cleaned_data["legal_representative"],
+                licence=form.cleaned_data["licence"],
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            return HttpResponseRedirect(_status_url(verification))
+    return render(
+        request,
+        "enterprise/form.html",
+        {"form": form, "max_bytes": app_settings.LICENCE_MAX_BYTES},
+        status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def status(request: HttpRequest, public_id: str) -> HttpResponse:
+    verification = EnterpriseVerification.objects.filter(
+        public_id=public_id, user=_user(request)
+    ).first()
+    if verification is None:
+        raise Http404
+    attempts_left = verification_settings.MAX_ATTEMPTS_PER_DAY - len(
+        services._attempts(verification.user)
+    )
+    return render(
+        request,
+        "enterprise/status.html",
+        {
+            "verification": verification,
+            "refresh": verification.status == EnterpriseVerification.Status.SUBMITTED,
+            "guidance": guidance_for(verification.reason_code),
+            "attempts_left": max(0, attempts_left),
+        },
+    )
+
+
+@never_cache
+@require_GET
+def licence_file(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The licence, to its owner (as uploaded, after sanitising) or to support staff
+    (watermarked), never to anyone else. Every view is recorded."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    verification = EnterpriseVerification.objects.filter(public_id=public_id).first()
+    as_staff = user.is_staff and user.has_perm("enterprise.view_enterpriseverification")
+    if verification is None or (verification.user_id != user.pk and not as_staff):
+        raise Http404
+    services.licence_access_record(
+        verification=verification, user=user, as_staff=as_staff, ip_address=client_ip(request)
+    )
+    if as_staff and verification.user_id != user.pk:
+        # The preview (at most 2000 px, metadata-free) is what staff need; for a PDF it is the
+        # first page, rendered in a sandboxed process at upload.
+        image_name = verification.licence_preview_name or (
+            ""
+            if verification.licence_content_type == "application/pdf"
+            else verification.licence_name
+        )
+        if image_name:
+            body, content_type = watermark(licence_read(image_name), WATERMARK), "image/png"
+        else:  # a PDF that could not be rendered safely: shown as is, in a sandbox
+            body, content_type = licence_read(verification.licence_name), "application/pdf"
+    else:
+        body, content_type = (
+            licence_read(verification.licence_name),
+            verification.licence_content_type,
+        )
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
