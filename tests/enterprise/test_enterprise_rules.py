@@ -271,3 +271,35 @@ def test_only_the_owner_and_staff_see_the_licence(client, staff):
 
     accesses = LicenceAccess.objects.filter(verification=verification).order_by("at")
     assert [(a.user_id, a.as_staff) for a in accesses] == [(owner.pk, False), (staff.pk, True)]
+
+
+def test_attempts_are_limited_per_day_as_for_people(settings):
+    settings.VERIFICATION_MAX_ATTEMPTS_PER_DAY = 1
+    user = make_member()
+    services.enterprise_record_check_result(
+        verification_id=submit(user).pk,
+        result=CheckResult(passed=False, reason_code=ReasonCode.NO_SUCH_COMPANY, provider_ref="r"),
+    )
+
+    with pytest.raises(ValidationError) as raised:
+        submit(user)
+    assert raised.value.code == "locked_out"
+    assert "You can try again after" in raised.value.messages[0]
+
+
+def test_a_rejection_is_shown_with_what_to_fix(client, staff):
+    user = make_member()
+    verification = submit(user)
+    services.enterprise_record_check_result(verification_id=verification.pk, result=PASS)
+    services.licence_review_reject(
+        verification=verification, reviewer=staff, reason=ReviewReason.LICENCE_UNREADABLE
+    )
+    client.force_login(user)
+
+    page = client.get(
+        f"/verification/enterprise/{verification.public_id}/", headers={"accept-language": "en"}
+    ).content.decode()
+
+    assert 'data-verification-status="rejected"' in page
+    assert "Our reviewer could not read the licence." in page
+    assert "Upload a sharper photo or scan" in page
