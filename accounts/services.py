@@ -86,3 +86,11 @@ def legal_document_publish(*, slug: str, version: int, effective_at: datetime) -
         body_en=bodies["en"],
         content_hash=legal.content_hash(slug=slug, version=version, titles=titles, bodies=bodies),
     )
+
+
+def user_lock(*, user: User) -> None:
+    """Lock the account's row until the surrounding transaction ends. Services that enforce a
+    rule across tables for one account (a person or an enterprise, never both; attempts per
+    day) take this lock first, so two concurrent requests of one account run one after the
+    other and the second sees what the first wrote."""
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()

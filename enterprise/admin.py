@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -60,7 +61,9 @@ def _reject_action(reason: ReviewReason) -> Any:
         )
 
     action.__name__ = f"reject_{reason.value}"
-    return admin.action(description=_("Reject: %(reason)s") % {"reason": reason.label})(action)
+    return admin.action(
+        description=format_lazy(_("Reject: {reason}"), reason=reason.label), permissions=["change"]
+    )(action)
 
 
 @admin.register(EnterpriseVerification)
@@ -112,7 +115,7 @@ class EnterpriseVerificationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.action(description=_("Approve: Identity Verified"))
+    @admin.action(description=_("Approve: Identity Verified"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[EnterpriseVerification]) -> None:
         _apply(
             self,
@@ -121,7 +124,10 @@ class EnterpriseVerificationAdmin(admin.ModelAdmin):
             lambda v: services.licence_review_approve(verification=v, reviewer=_reviewer(request)),
         )
 
-    @admin.action(description=_("Retry the registry check of verifications that need attention"))
+    @admin.action(
+        description=_("Retry the registry check of verifications that need attention"),
+        permissions=["change"],
+    )
     def retry(self, request: HttpRequest, queryset: QuerySet[EnterpriseVerification]) -> None:
         _apply(self, request, queryset, lambda v: services.enterprise_retry(verification=v))
 

@@ -19,6 +19,7 @@ from stdnum.cn import uscc
 from accounts.app_settings import app_settings as accounts_settings
 from accounts.models import User
 from accounts.selectors import consent_missing
+from accounts.services import user_lock
 from verification.app_settings import app_settings as verification_settings
 from verification.models import PersonalVerification
 from verification.providers.base import CheckResult, ReasonCode
@@ -111,6 +112,19 @@ def enterprise_verification_submit(
     """Check the details and the licence file, store the licence encrypted, save, and queue the
     registry check. Raises ValidationError (keyed by form field where there is one) and stores
     nothing when anything is wrong."""
+    # The account checks first: they are cheap, and a licence is not rendered for nothing.
+    if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
+        raise ValidationError(
+            _("Please accept the real-name authentication service description first."),
+            code="consent_required",
+        )
+    if not user.phone or not user.phone_verified:
+        raise ValidationError(
+            _("Please confirm your mobile number before verifying your company."),
+            code="phone_unverified",
+        )
+    _refuse_if_person_or_out_of_attempts(user)
+
     errors: dict[str, ValidationError] = {}
     company_name = " ".join((company_name or "").split())
     legal_representative = " ".join((legal_representative or "").split())
@@ -131,16 +145,39 @@ def enterprise_verification_submit(
     if errors:
         raise ValidationError(errors)
 
-    if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
-        raise ValidationError(
-            _("Please accept the real-name authentication service description first."),
-            code="consent_required",
-        )
-    if not user.phone or not user.phone_verified:
-        raise ValidationError(
-            _("Please confirm your mobile number before verifying your company."),
-            code="phone_unverified",
-        )
+    licence_name = licence_store(sanitized.content, extension=sanitized.extension)
+    preview_name = (
+        licence_store(sanitized.preview_png, extension="png") if sanitized.preview_png else ""
+    )
+    try:
+        with transaction.atomic():
+            # Checked again under the account's lock (see accounts.services.user_lock).
+            user_lock(user=user)
+            _refuse_if_person_or_out_of_attempts(user)
+            verification = EnterpriseVerification.objects.create(
+                user=user,
+                phone=user.phone,
+                company_name=company_name,
+                credit_code=credit_code,
+                legal_representative=legal_representative,
+                licence_name=licence_name,
+                licence_content_type=sanitized.content_type,
+                licence_sha256=hashlib.sha256(sanitized.content).hexdigest(),
+                licence_preview_name=preview_name,
+            )
+            _enqueue(verification.pk)
+    except BaseException as exc:
+        # Nothing half-written: the files go when the row does.
+        licence_delete(licence_name)
+        licence_delete(preview_name)
+        if isinstance(exc, IntegrityError):
+            _raise_friendly(exc, user=user)
+        raise
+    logger.info("enterprise verification %s submitted", verification.pk)
+    return verification
+
+
+def _refuse_if_person_or_out_of_attempts(user: User) -> None:
     if PersonalVerification.objects.filter(
         user=user, status__in=PersonalVerification.ACTIVE_STATUSES
     ).exists():
@@ -165,34 +202,6 @@ def enterprise_verification_submit(
                 "time": timezone.localtime(lifts_at).strftime("%Y-%m-%d %H:%M"),
             },
         )
-
-    licence_name = licence_store(sanitized.content, extension=sanitized.extension)
-    preview_name = (
-        licence_store(sanitized.preview_png, extension="png") if sanitized.preview_png else ""
-    )
-    try:
-        with transaction.atomic():
-            verification = EnterpriseVerification.objects.create(
-                user=user,
-                phone=user.phone,
-                company_name=company_name,
-                credit_code=credit_code,
-                legal_representative=legal_representative,
-                licence_name=licence_name,
-                licence_content_type=sanitized.content_type,
-                licence_sha256=hashlib.sha256(sanitized.content).hexdigest(),
-                licence_preview_name=preview_name,
-            )
-            _enqueue(verification.pk)
-    except BaseException as exc:
-        # Nothing half-written: the files go when the row does.
-        licence_delete(licence_name)
-        licence_delete(preview_name)
-        if isinstance(exc, IntegrityError):
-            _raise_friendly(exc, user=user)
-        raise
-    logger.info("enterprise verification %s submitted", verification.pk)
-    return verification
 
 
 def _locked(verification_id: int) -> EnterpriseVerification:
@@ -275,6 +284,14 @@ def enterprise_retry(*, verification: EnterpriseVerification) -> EnterpriseVerif
     return verification
 
 
+def _refuse_own_review(verification: EnterpriseVerification, reviewer: User) -> None:
+    """Four eyes: nobody decides on their own account's licence, not even a superuser."""
+    if verification.user_id == reviewer.pk:
+        raise ValidationError(
+            _("You cannot review your own account's licence; ask another reviewer."), "own"
+        )
+
+
 @transaction.atomic
 def licence_review_approve(
     *, verification: EnterpriseVerification, reviewer: User
@@ -283,6 +300,7 @@ def licence_review_approve(
     verification = _locked(verification.pk)
     if verification.status != Status.PENDING_REVIEW:
         raise ValidationError(_("Only licences pending review can be approved."), "state")
+    _refuse_own_review(verification, reviewer)
     now = timezone.now()
     verification.status = Status.APPROVED
     verification.reason_code = ReasonCode.OK
@@ -301,6 +319,7 @@ def licence_review_reject(
     verification = _locked(verification.pk)
     if verification.status != Status.PENDING_REVIEW:
         raise ValidationError(_("Only licences pending review can be rejected."), "state")
+    _refuse_own_review(verification, reviewer)
     now = timezone.now()
     verification.status = Status.REJECTED
     verification.reason_code = ReviewReason(reason)

@@ -33,8 +33,10 @@ def check_enterprise(self: Task, verification_id: int) -> None:
     call_provider(
         self,
         call=call,
-        record_failure=lambda: services.enterprise_record_provider_failure(
-            verification_id=verification_id
+        record_failure=lambda: (
+            services.enterprise_record_provider_failure(
+                verification_id=verification_id
+            ).provider_failures
         ),
         mark_error=lambda reason: services.enterprise_mark_error(
             verification_id=verification_id, reason_code=reason

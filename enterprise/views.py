@@ -132,7 +132,12 @@ def licence_file(request: HttpRequest, public_id: str) -> HttpResponse:
             verification.licence_content_type,
         )
     response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = "inline"
+    if content_type == "application/pdf":
+        # Browsers' PDF viewers do not run under the sandbox policy below, and a PDF viewer is
+        # the riskier renderer anyway: a PDF is downloaded and opened outside the browser.
+        response["Content-Disposition"] = 'attachment; filename="licence.pdf"'
+    else:
+        response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

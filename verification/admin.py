@@ -57,7 +57,10 @@ class PersonalVerificationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.action(description=_("Retry the provider call of verifications that need attention"))
+    @admin.action(
+        description=_("Retry the provider call of verifications that need attention"),
+        permissions=["change"],
+    )
     def retry(self, request: HttpRequest, queryset: QuerySet[PersonalVerification]) -> None:
         retried = 0
         for verification in queryset.filter(status=PersonalVerification.Status.ERROR):

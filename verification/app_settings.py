@@ -41,8 +41,9 @@ class AppSettings:
 
     @property
     def PROVIDER_RETRY_BACKOFF_MAX(self) -> int:
-        """Cap, in seconds, of the exponential backoff between retries."""
-        return int(self._setting("PROVIDER_RETRY_BACKOFF_MAX", 300))  # type: ignore[call-overload]
+        """Cap, in seconds, of the exponential backoff between retries. Keep it below
+        ``STUCK_AFTER`` minus a call's timeout (checked: verification.E004)."""
+        return int(self._setting("PROVIDER_RETRY_BACKOFF_MAX", 60))  # type: ignore[call-overload]
 
     @property
     def STUCK_AFTER(self) -> int:

@@ -43,3 +43,33 @@ def check_provider(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.compatibility)
+def check_sweeper_waits_for_retries(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """The sweeper re-enqueues what has not moved for STUCK_AFTER seconds. A retry waiting out
+    its backoff has not moved either: if the wait can be longer, the sweeper sends the same
+    call a second time."""
+    try:
+        provider_class = import_string(app_settings.PROVIDER)
+    except ImportError:
+        return []  # reported by verification.E001
+    if app_settings.PROVIDER == SANDBOX:
+        call_timeout = sandbox_settings.TIMEOUT
+    else:
+        call_timeout = float(getattr(provider_class, "call_timeout", BaseProvider.call_timeout))
+    longest_quiet = app_settings.PROVIDER_RETRY_BACKOFF_MAX + call_timeout
+    if longest_quiet >= app_settings.STUCK_AFTER:
+        return [
+            checks.Error(
+                f"VERIFICATION_STUCK_AFTER ({app_settings.STUCK_AFTER} s) is not longer than the "
+                f"longest wait between two provider calls ({longest_quiet:g} s: "
+                "VERIFICATION_PROVIDER_RETRY_BACKOFF_MAX plus a call's timeout).",
+                hint="Raise VERIFICATION_STUCK_AFTER or lower the backoff cap; otherwise the "
+                "sweeper re-sends calls that a retry is still waiting to make.",
+                id="verification.E004",
+            )
+        ]
+    return []

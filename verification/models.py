@@ -59,6 +59,9 @@ class PersonalVerification(models.Model):
     return_url = models.URLField(max_length=1000, blank=True)
     notify_url = models.URLField(max_length=1000, blank=True)
     provider_failures = models.PositiveSmallIntegerField(default=0)
+    # Face sessions started after the first one (a retry after the provider lost the session);
+    # part of the idempotency key, so a new session is a new request at the provider.
+    liveness_restarts = models.PositiveSmallIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -9,6 +9,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from accounts.app_settings import app_settings as accounts_settings
 from accounts.models import User
 from accounts.selectors import consent_missing
+from accounts.services import user_lock
 from realname.crypto import blind_index
 
 from .app_settings import app_settings
@@ -115,6 +117,18 @@ def verification_submit(
             _("Please confirm your mobile number before verifying your identity."),
             code="phone_unverified",
         )
+    _refuse_if_enterprise_or_out_of_attempts(user)
+    return _verification_create(
+        user=user,
+        phone=user.phone,
+        name=name,
+        document_type=document.document_type,
+        document_number=document.number,
+        birth_date=document.birth_date,
+    )
+
+
+def _refuse_if_enterprise_or_out_of_attempts(user: User) -> None:
     from enterprise.models import EnterpriseVerification  # enterprise builds on this app
 
     if EnterpriseVerification.objects.filter(
@@ -140,14 +154,6 @@ def verification_submit(
                 "time": timezone.localtime(lifts_at).strftime("%Y-%m-%d %H:%M") if lifts_at else "",
             },
         )
-    return _verification_create(
-        user=user,
-        phone=user.phone,
-        name=name,
-        document_type=document.document_type,
-        document_number=document.number,
-        birth_date=document.birth_date,
-    )
 
 
 def _verification_create(
@@ -163,6 +169,10 @@ def _verification_create(
     gets the same friendly error as a sequential duplicate, and leaves nothing behind."""
     try:
         with transaction.atomic():
+            # Checked again under the account's lock: a concurrent enterprise submission or a
+            # second tab cannot slip between the check above and this insert.
+            user_lock(user=user)
+            _refuse_if_enterprise_or_out_of_attempts(user)
             verification = PersonalVerification.objects.create(
                 user=user,
                 phone=phone,
@@ -312,6 +322,13 @@ def verification_retry(*, verification: PersonalVerification) -> PersonalVerific
     if verification.status != Status.ERROR:
         raise ValidationError(_("Only verifications that need attention can be retried."))
     resumed = Status.IN_PROGRESS if verification.identity_checked_at else Status.SUBMITTED
+    if verification.liveness_ref and verification.reason_code == ReasonCode.REJECTED_REQUEST:
+        # The provider refused to look up the face session (expired, or lost on its side):
+        # asking again would be refused again. Start a new session; the person does the face
+        # check once more. Other errors (outage, timeout) fetch the same session's result.
+        verification.liveness_ref = verification.liveness_url = ""
+        verification.liveness_started_at = None
+        verification.liveness_restarts += 1
     verification.status = resumed
     verification.reason_code = ""
     verification.provider_failures = 0
@@ -329,10 +346,21 @@ def verification_retry(*, verification: PersonalVerification) -> PersonalVerific
     return verification
 
 
-def verification_result_requested(*, verification: PersonalVerification) -> None:
-    """The person came back from the face page, or the provider notified us: fetch the result."""
-    if verification.status == Status.IN_PROGRESS and verification.liveness_ref:
-        _enqueue("fetch_liveness_result", verification.pk)
+def verification_result_requested(
+    *, verification: PersonalVerification, throttle_seconds: int = 0
+) -> None:
+    """The person came back from the face page, or the provider notified us: fetch the result.
+
+    With ``throttle_seconds``, at most one fetch per verification is queued in that time, so
+    reloading the return page cannot flood the workers and the provider (a signed provider
+    notification is not throttled: it says the result is there)."""
+    if verification.status != Status.IN_PROGRESS or not verification.liveness_ref:
+        return
+    if throttle_seconds and not cache.add(
+        f"verification:fetch-requested:{verification.pk}", 1, timeout=throttle_seconds
+    ):
+        return
+    _enqueue("fetch_liveness_result", verification.pk)
 
 
 def verification_sweep(*, now: datetime | None = None) -> dict[str, int]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
+from django.db import DatabaseError
 
 from . import services
 from .app_settings import app_settings
@@ -40,6 +41,13 @@ def _identity(verification: PersonalVerification) -> Identity:
     )
 
 
+def liveness_request_id(verification: PersonalVerification) -> str:
+    """The idempotency key of a face session: the same for every retry of one session, new when
+    support staff restart a session the provider lost."""
+    suffix = f":{verification.liveness_restarts}" if verification.liveness_restarts else ""
+    return f"{verification.public_id}:liveness{suffix}"
+
+
 def backoff_seconds(retries: int) -> float:
     """Exponential with full jitter, capped: 1, 2, 4... times the base, never above the cap."""
     ceiling = min(
@@ -53,30 +61,36 @@ def call_provider(
     task: Task,
     *,
     call: Callable[[], None],
-    record_failure: Callable[[], object],
+    record_failure: Callable[[], int],
     mark_error: Callable[[ReasonCode], object],
 ) -> None:
     """Run ``call``; turn provider trouble into a retry or, finally, an ``error`` state.
 
-    Shared by every kind of verification: ``record_failure`` counts a transient failure,
-    ``mark_error`` stops the record for support staff with a reason code."""
+    Shared by every kind of verification: ``record_failure`` counts a transient failure on the
+    record and returns the count, ``mark_error`` stops the record for support staff with a
+    reason code. The cap is on the stored count, not on Celery's retry counter, which starts
+    again at zero when the sweeper re-enqueues: retries stay capped whatever redelivers them."""
     try:
         call()
     except ProviderTransientError as exc:
-        record_failure()
-        if task.request.retries >= app_settings.PROVIDER_MAX_RETRIES:
+        failures = record_failure()
+        if failures > app_settings.PROVIDER_MAX_RETRIES:
             mark_error(exc.reason_code)
             return
         logger.warning(
-            "%s: provider unavailable (%s), retry %s",
-            task.name,
-            exc.reason_code,
-            task.request.retries + 1,
+            "%s: provider unavailable (%s), retry %s", task.name, exc.reason_code, failures
         )
-        raise task.retry(countdown=backoff_seconds(task.request.retries), exc=exc) from None
+        raise task.retry(countdown=backoff_seconds(failures - 1), exc=exc) from None
     except ProviderPermanentError as exc:
         mark_error(exc.reason_code)
     except ProviderError:
+        mark_error(ReasonCode.VENDOR_ERROR)
+    except DatabaseError:
+        raise  # our database, not the vendor: the sweeper re-enqueues once it is back
+    except Exception as exc:
+        # A bug or an answer the client did not expect: stop for support staff rather than
+        # retrying blindly. Only the type is logged: a message may quote the vendor's payload.
+        logger.error("%s: unexpected %s from the provider call", task.name, type(exc).__name__)
         mark_error(ReasonCode.VENDOR_ERROR)
 
 
@@ -84,8 +98,10 @@ def _call_provider(task: Task, verification_id: int, call: Callable[[], None]) -
     call_provider(
         task,
         call=call,
-        record_failure=lambda: services.verification_record_provider_failure(
-            verification_id=verification_id
+        record_failure=lambda: (
+            services.verification_record_provider_failure(
+                verification_id=verification_id
+            ).provider_failures
         ),
         mark_error=lambda reason: services.verification_mark_error(
             verification_id=verification_id, reason_code=reason
@@ -121,7 +137,7 @@ def start_liveness(self: Task, verification_id: int) -> None:
 
     def call() -> None:
         session = get_provider().start_liveness(
-            request_id=f"{verification.public_id}:liveness",
+            request_id=liveness_request_id(verification),
             identity=_identity(verification),
             return_url=verification.return_url,
             notify_url=verification.notify_url,

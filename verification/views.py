@@ -203,7 +203,7 @@ def personal_face(request: HttpRequest, public_id: str) -> HttpResponse:
 def personal_return(request: HttpRequest, public_id: str) -> HttpResponse:
     """The provider sends the person back here after the face page."""
     verification = _own_verification(request, public_id)
-    services.verification_result_requested(verification=verification)
+    services.verification_result_requested(verification=verification, throttle_seconds=10)
     return HttpResponseRedirect(_status_url(verification))
 
 

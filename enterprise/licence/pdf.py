@@ -10,7 +10,15 @@ import io
 import re
 
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    PdfObject,
+    TextStringObject,
+)
 
 from ..app_settings import app_settings
 from .base import PDF, SanitizedLicence, refusal
@@ -36,8 +44,20 @@ ACTIVE_NAMES = frozenset(
         "/EmbeddedFile",
         "/FileAttachment",
         "/XFA",
+        "/AcroForm",
+        "/Widget",
+        "/Screen",
+        "/3D",
+        "/3DD",
+        "/3DJS",
+        "/OnInstantiate",
     }
 )
+# Keys whose value is an action. An action is allowed only if it shows a page in this document
+# or opens a web address; every other kind (/Named, /Hide, /SetOCGState, /Thread, /Trans, …)
+# is refused, including kinds that do not exist yet.
+ACTION_KEYS = frozenset({"/A", "/OpenAction", "/Next", "/PA"})
+WEB_URI = re.compile(rb"https?://[^\s]+", re.IGNORECASE)
 # Markup a browser would sniff as a web page: a PDF that also reads as HTML is a polyglot.
 MARKUP = re.compile(rb"<\s*(?:script|html|iframe|!doctype\s+html)\b", re.IGNORECASE)
 EOF_WINDOW = 1024
@@ -106,9 +126,13 @@ def has_active_content(reader: PdfReader) -> bool:
             for name, value in item.items():
                 if name in ACTIVE_NAMES:
                     return True
-                if name == "/OpenAction" and not _is_plain_open_action(value):
+                if name in ACTION_KEYS and not _is_plain_action(
+                    value, web_links=name != "/OpenAction"
+                ):
                     return True
                 pending.append(value)
+            if item.get("/Type") == "/Action" and not _is_plain_action(item):
+                return True
         elif isinstance(item, ArrayObject):
             pending.extend(item)
         elif isinstance(item, NameObject) and item in ACTIVE_NAMES:
@@ -116,12 +140,24 @@ def has_active_content(reader: PdfReader) -> bool:
     return False
 
 
-def _is_plain_open_action(value: PdfObject) -> bool:
-    """An open action that only shows a page (a destination, or a GoTo) is ordinary layout."""
+def _is_plain_action(value: PdfObject, *, web_links: bool = True) -> bool:
+    """An action that only shows a page (a destination, or a GoTo) or, where a person clicks
+    (``web_links``), opens an http(s) address is ordinary layout; a /URI with ``javascript:``,
+    ``file:`` or any other scheme is not, and nothing opens a web page by itself on opening."""
     if isinstance(value, IndirectObject):
-        return _is_plain_open_action(value.get_object() or ArrayObject())
+        return _is_plain_action(value.get_object() or ArrayObject(), web_links=web_links)
     if isinstance(value, ArrayObject):
+        return True  # an explicit destination
+    if not isinstance(value, DictionaryObject):
+        return False
+    kind = value.get("/S")
+    if kind == "/GoTo":
         return True
-    return (
-        isinstance(value, DictionaryObject) and value.get("/S") == "/GoTo" and "/Next" not in value
-    )
+    if kind == "/URI" and web_links:
+        uri = value.get("/URI")
+        if isinstance(uri, IndirectObject):
+            uri = uri.get_object()
+        if isinstance(uri, TextStringObject | ByteStringObject):
+            return WEB_URI.fullmatch(bytes(uri.original_bytes)) is not None
+    return False
+    return False

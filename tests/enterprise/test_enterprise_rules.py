@@ -4,18 +4,26 @@ a race), one licence for many accounts, review, and who may see a licence."""
 
 from __future__ import annotations
 
+import base64
+import io
 import threading
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
 from django.utils import translation
+from PIL import Image
 
 from enterprise import services
 from enterprise.models import EnterpriseVerification, LicenceAccess, ReviewReason
 from enterprise.storage import licence_read, private_storage
+from realname.crypto import DecryptionError, key_id_of
 from tests.enterprise.conftest import DEMO_COMPANY, licence_png, licence_upload
 from tests.verification.conftest import make_member
 from verification.providers.base import CheckResult, ReasonCode
@@ -240,6 +248,45 @@ def test_review_approves_or_rejects_with_a_reason(staff):
     assert rejected.reason_code == ReviewReason.LICENCE_UNREADABLE
 
 
+def test_nobody_reviews_their_own_accounts_licence(staff):
+    own = submit(staff)
+    services.enterprise_record_check_result(verification_id=own.pk, result=PASS)
+
+    for review in (
+        lambda: services.licence_review_approve(verification=own, reviewer=staff),
+        lambda: services.licence_review_reject(
+            verification=own, reviewer=staff, reason=ReviewReason.LICENCE_UNREADABLE
+        ),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            review()
+        assert raised.value.code == "own"
+    own.refresh_from_db()
+    assert own.status == Status.PENDING_REVIEW and own.reviewed_by is None
+
+
+def test_staff_without_the_change_permission_get_no_review_actions(client):
+    """Being staff is not enough to approve: the actions need the change permission."""
+    from django.contrib.auth.models import Permission
+
+    viewer = make_member()
+    viewer.is_staff = True
+    viewer.save()
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="view_enterpriseverification"),
+        Permission.objects.get(codename="view_personalverification"),
+    )
+    client.force_login(viewer)
+
+    for url in (
+        "/admin/enterprise/enterpriseverification/",
+        "/admin/verification/personalverification/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert 'name="action"' not in page.content.decode()
+
+
 def test_an_account_verifies_as_a_person_or_an_enterprise_not_both():
     from tests.verification.conftest import details
     from verification import services as personal
@@ -250,6 +297,78 @@ def test_an_account_verifies_as_a_person_or_an_enterprise_not_both():
     with pytest.raises(ValidationError) as raised:
         personal.verification_submit(user=user, **details())
     assert raised.value.code == "verified_as_enterprise"
+
+
+def test_a_pdf_licence_is_downloaded_not_shown_in_the_browser(client):
+    """A PDF is not opened by the browser's PDF viewer under our sandbox policy (it would show
+    nothing): the owner gets it as a download; images stay inline."""
+    image = Image.new("RGB", (900, 640), "white")
+    buffer = io.BytesIO()
+    image.save(buffer, "PDF", resolution=150.0)
+    owner = make_member()
+    verification = submit(
+        owner,
+        licence=SimpleUploadedFile("licence.pdf", buffer.getvalue(), "application/pdf"),
+    )
+    client.force_login(owner)
+
+    response = client.get(f"/verification/enterprise/{verification.public_id}/licence/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="licence.pdf"'
+    assert response.content == buffer.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_person_and_enterprise_submitted_at_once_leave_one(monkeypatch):
+    """A personal submission still open in one request; the enterprise submission of the same
+    account in another waits for it and is refused, instead of both being saved."""
+    from tests.verification.conftest import details
+    from verification import services as personal
+
+    monkeypatch.setattr(services, "_enqueue", lambda verification_id: None)
+    monkeypatch.setattr(personal, "_enqueue", lambda task_name, verification_id: None)
+    user = make_member()
+    personal_saved, release = threading.Event(), threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def as_person() -> None:
+        try:
+            with transaction.atomic():
+                personal.verification_submit(user=user, **details())
+                personal_saved.set()
+                release.wait(30)  # hold the transaction open while the other request runs
+            outcomes["person"] = "saved"
+        except Exception as error:  # reported below, not lost with the thread
+            outcomes["person"] = repr(error)
+        finally:
+            personal_saved.set()
+            connection.close()
+
+    def as_enterprise() -> None:
+        personal_saved.wait(30)
+        try:
+            submit(user)
+            outcomes["enterprise"] = "saved"
+        except ValidationError as error:
+            outcomes["enterprise"] = str(error.code)
+        except Exception as error:
+            outcomes["enterprise"] = repr(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=as_person), threading.Thread(target=as_enterprise)]
+    for thread in threads:
+        thread.start()
+    # Without the account lock the enterprise request finishes while the person's is open.
+    threads[1].join(1.0)
+    release.set()
+    for thread in threads:
+        thread.join(60)
+
+    assert outcomes == {"person": "saved", "enterprise": "verified_as_person"}
+    assert not EnterpriseVerification.objects.filter(user=user).exists()
 
 
 def test_only_the_owner_and_staff_see_the_licence(client, staff):
@@ -303,3 +422,48 @@ def test_a_rejection_is_shown_with_what_to_fix(client, staff):
     assert 'data-verification-status="rejected"' in page
     assert "Our reviewer could not read the licence." in page
     assert "Upload a sharper photo or scan" in page
+
+
+def test_key_rotation_reencrypts_licence_files_too():
+    """reencrypt_personal_data covers the files in private storage: after it, the old key can be
+    removed and every licence (original and preview) still opens; a dry run changes nothing."""
+    old_key = "old:" + base64.urlsafe_b64encode(bytes(range(32))).decode()
+    new_key = "new:" + base64.urlsafe_b64encode(bytes(range(50, 82))).decode()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[old_key]):
+        verification = submit(make_member())
+        original = licence_read(verification.licence_name)
+    names = [verification.licence_name]
+    if verification.licence_preview_name:
+        names.append(verification.licence_preview_name)
+
+    def key_ids() -> set[str]:
+        return {key_id_of(Path(private_storage().path(name)).read_bytes()) for name in names}
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, old_key]):
+        dry = StringIO()
+        call_command("reencrypt_personal_data", "--dry-run", stdout=dry)
+        assert f"enterprise files: {len(names)} to re-encrypt" in dry.getvalue()
+        assert key_ids() == {"old"}
+        out = StringIO()
+        call_command("reencrypt_personal_data", stdout=out)
+        again = StringIO()
+        call_command("reencrypt_personal_data", stdout=again)
+
+    assert f"enterprise files: {len(names)} re-encrypted" in out.getvalue()
+    assert "enterprise files: 0 re-encrypted" in again.getvalue()
+    assert key_ids() == {"new"}
+    assert not [path for path in stored_files() if path.name.endswith(".tmp")]
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
+        assert licence_read(verification.licence_name) == original
+
+
+def test_a_licence_file_cannot_be_swapped_for_another():
+    """The ciphertext is bound to its storage name: copying one company's file over another's
+    makes the read fail instead of showing the wrong company's licence."""
+    first, second = submit(make_member()), submit(make_member())
+    first_path = Path(private_storage().path(first.licence_name))
+    second_path = Path(private_storage().path(second.licence_name))
+    first_path.write_bytes(second_path.read_bytes())
+
+    with pytest.raises(DecryptionError):
+        licence_read(first.licence_name)

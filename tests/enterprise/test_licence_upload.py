@@ -21,6 +21,7 @@ from pypdf.generic import (
     DictionaryObject,
     FloatObject,
     NameObject,
+    NumberObject,
     TextStringObject,
 )
 
@@ -625,6 +626,49 @@ def xfa_form() -> bytes:
             lambda: with_link_action(action("/SubmitForm", F=TextStringObject("https://x.test"))),
             id="link-submit-form",
         ),
+        pytest.param(
+            lambda: with_link_action(action("/URI", URI=TextStringObject("javascript:alert(1)"))),
+            id="link-javascript-uri",
+        ),
+        pytest.param(
+            lambda: with_link_action(action("/URI", URI=TextStringObject("file:///etc/passwd"))),
+            id="link-file-uri",
+        ),
+        pytest.param(
+            lambda: with_link_action(action("/Named", N=NameObject("/Print"))),
+            id="link-named-action",
+        ),
+        pytest.param(
+            lambda: with_link_action(action("/Hide", T=TextStringObject("field"))),
+            id="link-hide-action",
+        ),
+        pytest.param(
+            lambda: with_link_action(
+                action(
+                    "/GoTo",
+                    D=ArrayObject([NumberObject(0), NameObject("/Fit")]),
+                    Next=action("/Launch", F=TextStringObject("cmd.exe")),
+                )
+            ),
+            id="goto-then-launch",
+        ),
+        pytest.param(
+            lambda: hand_made_pdf(
+                b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [4 0 R] >>",
+                b"<< /Type /Annot /Subtype /3D /Rect [0 0 9 9] /3DD 5 0 R >>",
+                b"<< /Type /3DStream /Subtype /U3D /Length 0 >>\nstream\n\nendstream",
+            ),
+            id="3d-annotation",
+        ),
+        pytest.param(
+            lambda: hand_made_pdf(
+                b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [] >> >>",
+                *PLAIN_PAGES,
+            ),
+            id="acroform",
+        ),
         pytest.param(page_additional_action, id="page-additional-action"),
         pytest.param(attachment, id="embedded-file"),
         pytest.param(xfa_form, id="xfa"),
@@ -643,6 +687,15 @@ def test_a_pdf_with_active_content_is_refused(make):
 
     assert refusal_code(data) == "active_content"
     assert "active content" in refusal_message(data)
+
+
+def test_a_link_to_a_web_page_or_another_page_is_ordinary_layout_and_accepted():
+    for link in (
+        action("/URI", URI=TextStringObject("https://www.gsxt.gov.cn/")),
+        action("/GoTo", D=ArrayObject([NumberObject(0), NameObject("/Fit")])),
+    ):
+        data = with_link_action(link)
+        assert sanitize_licence(upload(data)).content == data
 
 
 def test_the_hand_made_pdf_without_actions_is_accepted():

@@ -128,3 +128,30 @@ def test_a_notification_with_a_bad_signature_is_refused(client, sandbox_settings
     )
 
     assert response.status_code == 400
+
+
+def test_reloading_the_return_page_queues_one_result_fetch(
+    client, member, django_capture_on_commit_callbacks
+):
+    """The provider sends the person back to /return/; reloading it (or a script hammering it)
+    must not queue a provider query per request."""
+    verification = services.verification_submit(
+        user=member,
+        name="张三",
+        document_type="cn_resident_id",
+        document_number=resident_id(),
+        birth_date=None,
+    )
+    PersonalVerification.objects.filter(pk=verification.pk).update(
+        status=PersonalVerification.Status.IN_PROGRESS,
+        identity_checked_at=verification.created_at,
+        liveness_ref="session-1",
+    )
+    client.force_login(member)
+    url = f"/verification/personal/{verification.public_id}/return/"
+
+    with django_capture_on_commit_callbacks() as queued:
+        responses = [client.get(url) for _ in range(5)]
+
+    assert [response.status_code for response in responses] == [302] * 5
+    assert len(queued) == 1

@@ -157,6 +157,27 @@ def test_an_outage_ends_in_error_for_support_then_a_retry_passes(worker):
     verification = wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
 
 
+def test_a_face_session_the_provider_lost_is_restarted_by_a_retry(worker, live_server):
+    """The provider forgot the session (a restart on its side): fetching its result is refused,
+    the verification stops for support, and their retry opens a new session under a new
+    idempotency key instead of asking for the lost one forever."""
+    verification = at_the_face_page(live_server)
+    PersonalVerification.objects.filter(pk=verification.pk).update(liveness_ref="lost-session")
+    verification.refresh_from_db()
+    services.verification_result_requested(verification=verification)
+    verification = wait_for(verification, lambda v: v.status == Status.ERROR)
+    assert verification.reason_code == ReasonCode.REJECTED_REQUEST
+
+    services.verification_retry(verification=verification)
+    verification = wait_for(verification, lambda v: bool(v.liveness_url))
+    assert verification.liveness_ref not in ("", "lost-session")
+    assert verification.liveness_restarts == 1
+
+    finish_face_check(verification, "pass")
+    verification = wait_for(verification, lambda v: v.status == Status.PASSED)
+    assert verification.reason_code == ReasonCode.OK
+
+
 def test_a_provider_that_hangs_ends_in_a_timeout_error(worker):
     worker.set_faults(timeout_rate=1.0, hang_seconds=settings.SANDBOX_PROVIDER_TIMEOUT + 1)
 

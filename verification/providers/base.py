@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 
@@ -37,19 +37,19 @@ class ReasonCode(enum.StrEnum):
 class Identity:
     """What is checked against the authoritative registry. Never logged, never queued."""
 
-    name: str
+    name: str = field(repr=False)
     document_type: str  # a verification.documents.DocumentType value
-    document_number: str  # normalised (upper case, no spaces)
-    birth_date: date | None = None
+    document_number: str = field(repr=False)  # normalised (upper case, no spaces)
+    birth_date: date | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class Company:
     """The three factors of an enterprise check. Never logged, never queued."""
 
-    name: str
+    name: str = field(repr=False)
     credit_code: str  # unified social credit code, normalised (upper case, no spaces)
-    legal_representative: str
+    legal_representative: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,9 @@ class ProviderPermanentError(ProviderError):
 class BaseProvider(abc.ABC):
     """One instance per process (see ``verification.providers.get_provider``): keep it
     thread-safe and cheap to build."""
+
+    #: The longest one call may take before the client gives up, in seconds (system check E004).
+    call_timeout: float = 30.0
 
     @abc.abstractmethod
     def check_identity(self, *, request_id: str, identity: Identity) -> CheckResult:

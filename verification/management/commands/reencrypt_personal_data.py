@@ -1,4 +1,5 @@
-"""Re-encrypt personal data under the primary key after a key rotation.
+"""Re-encrypt personal data (database columns and encrypted files) under the primary key after a
+key rotation.
 
 Rotation: put the new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after it), deploy,
 run this command until it reports nothing left, then remove the old keys."""
@@ -127,11 +128,43 @@ class Command(BaseCommand):
                     more = ", …" if len(result.unreadable) > 20 else ""
                     line += f", {len(result.unreadable)} unreadable (pk {ids}{more})"
                 self.stdout.write(line)
+        if not model_labels:
+            unreadable += self.reencrypt_files(dry_run=dry_run, primary=primary)
         if unreadable:
             raise CommandError(
                 f"{unreadable} values could not be decrypted with the configured keys and were "
                 "left as they are: restore the key they were written with, then run again."
             )
+
+    def reencrypt_files(self, *, dry_run: bool, primary: str) -> int:
+        """Files of every app whose config lists them (see EnterpriseConfig.encrypted_files).
+        Each file is rewritten through a temporary file and a rename: never half-written."""
+        unreadable = 0
+        for config in apps.get_app_configs():
+            if not hasattr(config, "encrypted_files"):
+                continue
+            files: Any = config  # an app config with the three methods (duck-typed)
+            label = f"{config.label} files"
+            stale = reencrypted = 0
+            failed: list[str] = []
+            for name in files.encrypted_files():
+                try:
+                    if dry_run:
+                        stale += files.encrypted_file_key_id(name) != primary
+                    else:
+                        reencrypted += files.reencrypt_file(name)
+                except (DecryptionError, OSError):
+                    failed.append(name)
+            if dry_run:
+                self.stdout.write(f"{label}: {stale} to re-encrypt")
+                continue
+            line = f"{label}: {reencrypted} re-encrypted"
+            if failed:
+                unreadable += len(failed)
+                more = ", …" if len(failed) > 20 else ""
+                line += f", {len(failed)} unreadable or missing ({', '.join(failed[:20])}{more})"
+            self.stdout.write(line)
+        return unreadable
 
     def selected_models(self, labels: list[str] | None) -> list[type[models.Model]]:
         if not labels:
