@@ -64,6 +64,7 @@ class EnterpriseVerification(models.Model):
     )
     reason_code = models.CharField(_("reason"), max_length=40, blank=True, choices=REASON_CHOICES)
     result = EncryptedJSONField(_("result"), default=dict)
+    provider = models.CharField(_("provider"), max_length=40, blank=True, editable=False)
     provider_failures = models.PositiveSmallIntegerField(default=0)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -83,6 +84,25 @@ class EnterpriseVerification(models.Model):
         verbose_name = _("enterprise verification")
         verbose_name_plural = _("enterprise verifications")
         ordering = ["-created_at"]
+        indexes = [
+            # Support staff's queue (support.ReviewQueue), see verification_attention_new.
+            models.Index(
+                fields=["-created_at"],
+                name="enterprise_attention_new",
+                condition=Q(status__in=["pending_review", "rejected", "error"]),
+            ),
+            models.Index(
+                fields=["status", "-created_at"],
+                name="enterprise_attention_status",
+                condition=Q(status__in=["pending_review", "rejected", "error"]),
+            ),
+            models.Index(
+                fields=["reason_code", "-created_at"],
+                name="enterprise_attention_reason",
+                condition=Q(status__in=["pending_review", "rejected", "error"]),
+            ),
+            models.Index(fields=["phone"], name="enterprise_phone"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["phone"],

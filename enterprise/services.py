@@ -21,8 +21,11 @@ from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import user_lock
 from verification.app_settings import app_settings as verification_settings
-from verification.models import PersonalVerification
+from verification.models import PersonalVerification, VerificationEvent
+from verification.providers import provider_name
 from verification.providers.base import CheckResult, ReasonCode
+from verification.selectors import attempts_counted_since
+from verification.services import verification_event_record
 
 from .licence import sanitize_licence
 from .models import EnterpriseVerification, LicenceAccess, ReviewReason
@@ -30,6 +33,7 @@ from .storage import licence_delete, licence_store
 
 logger = logging.getLogger(__name__)
 Status = EnterpriseVerification.Status
+Event = VerificationEvent.Event
 ATTEMPT_WINDOW = timedelta(hours=24)
 
 _CONSTRAINT_MESSAGES = {
@@ -75,9 +79,9 @@ def validate_credit_code(code: str) -> str:
 
 
 def _attempts(user: User, now: datetime | None = None) -> list[EnterpriseVerification]:
-    now = now or timezone.now()
+    since = attempts_counted_since(user=user, now=now)
     return list(
-        EnterpriseVerification.objects.filter(user=user, created_at__gt=now - ATTEMPT_WINDOW)
+        EnterpriseVerification.objects.filter(user=user, created_at__gt=since)
         .exclude(status=Status.ERROR)
         .order_by("created_at")
     )
@@ -164,7 +168,9 @@ def enterprise_verification_submit(
                 licence_content_type=sanitized.content_type,
                 licence_sha256=hashlib.sha256(sanitized.content).hexdigest(),
                 licence_preview_name=preview_name,
+                provider=provider_name(),
             )
+            _event(verification, Event.SUBMITTED)
             _enqueue(verification.pk)
     except BaseException as exc:
         # Nothing half-written: the files go when the row does.
@@ -204,6 +210,18 @@ def _refuse_if_person_or_out_of_attempts(user: User) -> None:
         )
 
 
+def _event(
+    verification: EnterpriseVerification, event: str, reason_code: str = "", **detail: Any
+) -> None:
+    verification_event_record(
+        kind=VerificationEvent.Kind.ENTERPRISE,
+        verification_id=verification.pk,
+        event=event,
+        reason_code=reason_code,
+        **detail,
+    )
+
+
 def _locked(verification_id: int) -> EnterpriseVerification:
     return EnterpriseVerification.objects.select_for_update().get(pk=verification_id)
 
@@ -240,14 +258,24 @@ def enterprise_record_check_result(
         verification.reason_code = result.reason_code
         verification.completed_at = now
     verification.save()
+    _event(verification, Event.REGISTRY_RESULT, result.reason_code)
     return verification
 
 
 @transaction.atomic
-def enterprise_record_provider_failure(*, verification_id: int) -> EnterpriseVerification:
+def enterprise_record_provider_failure(
+    *, verification_id: int, reason_code: ReasonCode
+) -> EnterpriseVerification:
     verification = _locked(verification_id)
     verification.provider_failures += 1
     verification.save(update_fields=["provider_failures", "updated_at"])
+    _event(
+        verification,
+        Event.PROVIDER_FAILED,
+        reason_code,
+        failures=verification.provider_failures,
+        step="registry_check",
+    )
     return verification
 
 
@@ -262,6 +290,7 @@ def enterprise_mark_error(
     verification.reason_code = reason_code
     _stamp(verification, "error", reason=str(reason_code))
     verification.save()
+    _event(verification, Event.ERROR, reason_code, step="registry_check")
     logger.warning("enterprise verification %s stopped in error: %s", verification.pk, reason_code)
     return verification
 
@@ -280,6 +309,7 @@ def enterprise_retry(*, verification: EnterpriseVerification) -> EnterpriseVerif
             verification.save()
     except IntegrityError as exc:
         _raise_friendly(exc, user=verification.user)
+    _event(verification, Event.RETRIED, step="registry_check")
     _enqueue(verification.pk)
     return verification
 
@@ -308,6 +338,7 @@ def licence_review_approve(
     verification.reviewed_at = verification.completed_at = now
     _stamp(verification, "review", decision="approved", reviewer=reviewer.pk)
     verification.save()
+    _event(verification, Event.REVIEWED, ReasonCode.OK)
     return verification
 
 
@@ -327,6 +358,7 @@ def licence_review_reject(
     verification.reviewed_at = verification.completed_at = now
     _stamp(verification, "review", decision="rejected", reason=str(reason), reviewer=reviewer.pk)
     verification.save()
+    _event(verification, Event.REVIEWED, verification.reason_code)
     return verification
 
 

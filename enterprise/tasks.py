@@ -33,9 +33,9 @@ def check_enterprise(self: Task, verification_id: int) -> None:
     call_provider(
         self,
         call=call,
-        record_failure=lambda: (
+        record_failure=lambda reason: (
             services.enterprise_record_provider_failure(
-                verification_id=verification_id
+                verification_id=verification_id, reason_code=reason
             ).provider_failures
         ),
         mark_error=lambda reason: services.enterprise_mark_error(

@@ -102,21 +102,25 @@ def status(request: HttpRequest, public_id: str) -> HttpResponse:
 @never_cache
 @require_GET
 def licence_file(request: HttpRequest, public_id: str) -> HttpResponse:
-    """The licence, to its owner (as uploaded, after sanitising) or to support staff
-    (watermarked), never to anyone else. Every view is recorded."""
+    """The licence, to its owner, as uploaded (after sanitising); every view is recorded.
+    Support staff see it in the support desk instead, watermarked and audited."""
     user = request.user
     if not isinstance(user, User):
         raise PermissionDenied
-    verification = EnterpriseVerification.objects.filter(public_id=public_id).first()
-    as_staff = user.is_staff and user.has_perm("enterprise.view_enterpriseverification")
-    if verification is None or (verification.user_id != user.pk and not as_staff):
+    verification = EnterpriseVerification.objects.filter(public_id=public_id, user=user).first()
+    if verification is None:
         raise Http404
     services.licence_access_record(
-        verification=verification, user=user, as_staff=as_staff, ip_address=client_ip(request)
+        verification=verification, user=user, as_staff=False, ip_address=client_ip(request)
     )
-    if as_staff and verification.user_id != user.pk:
-        # The preview (at most 2000 px, metadata-free) is what staff need; for a PDF it is the
-        # first page, rendered in a sandboxed process at upload.
+    return licence_response(verification, for_staff=False)
+
+
+def licence_response(verification: EnterpriseVerification, *, for_staff: bool) -> HttpResponse:
+    """The licence file as a response that no browser will run: nosniff, a sandbox policy, no
+    caching. Staff get the preview (at most 2000 px, metadata-free; for a PDF its first page,
+    rendered in a sandboxed process at upload), watermarked."""
+    if for_staff:
         image_name = verification.licence_preview_name or (
             ""
             if verification.licence_content_type == "application/pdf"
@@ -124,7 +128,7 @@ def licence_file(request: HttpRequest, public_id: str) -> HttpResponse:
         )
         if image_name:
             body, content_type = watermark(licence_read(image_name), WATERMARK), "image/png"
-        else:  # a PDF that could not be rendered safely: shown as is, in a sandbox
+        else:  # a PDF that could not be rendered safely: downloaded as it is
             body, content_type = licence_read(verification.licence_name), "application/pdf"
     else:
         body, content_type = (

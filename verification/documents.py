@@ -100,6 +100,12 @@ def mask_document_number(number: str) -> str:
     return normalised[:shown_at_start] + "*" * hidden + normalised[length - shown_at_end :]
 
 
+def mask_name(name: str) -> str:
+    """``张三丰`` -> ``张**``, ``Li Lei`` -> ``L*****``: enough to tell records apart."""
+    name = name.strip()
+    return (name[:1] + "*" * (len(name) - 1)) if len(name) > 1 else "*" * len(name)
+
+
 class _NumberError(Exception):
     """A problem with the number itself; becomes the ``document_number`` field error."""
 

@@ -58,6 +58,7 @@ class PersonalVerification(models.Model):
     # Where the provider sends the person back, and where it posts its notification.
     return_url = models.URLField(max_length=1000, blank=True)
     notify_url = models.URLField(max_length=1000, blank=True)
+    provider = models.CharField(_("provider"), max_length=40, blank=True, editable=False)
     provider_failures = models.PositiveSmallIntegerField(default=0)
     # Face sessions started after the first one (a retry after the provider lost the session);
     # part of the idempotency key, so a new session is a new request at the provider.
@@ -74,6 +75,26 @@ class PersonalVerification(models.Model):
         verbose_name = _("personal verification")
         verbose_name_plural = _("personal verifications")
         ordering = ["-created_at"]
+        indexes = [
+            # Support staff's queue (support.ReviewQueue): newest first among those needing
+            # attention, and search by mobile number; both stay index scans at millions of rows.
+            models.Index(
+                fields=["-created_at"],
+                name="verification_attention_new",
+                condition=Q(status__in=["failed", "error"]),
+            ),
+            models.Index(
+                fields=["status", "-created_at"],
+                name="verification_attention_status",
+                condition=Q(status__in=["failed", "error"]),
+            ),
+            models.Index(
+                fields=["reason_code", "-created_at"],
+                name="verification_attention_reason",
+                condition=Q(status__in=["failed", "error"]),
+            ),
+            models.Index(fields=["phone"], name="verification_phone"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["phone"],
@@ -141,3 +162,61 @@ class PersonalVerification(models.Model):
         if not self.liveness_url:
             return "face_preparing"
         return "face_pending"
+
+
+class VerificationEvent(models.Model):
+    """One step in the life of a verification (personal or enterprise), for support staff's
+    timeline: submitted, each provider call that failed, each result, errors, retries. Nothing
+    personal: a step, a reason code, a count."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", _("Personal")
+        ENTERPRISE = "enterprise", _("Enterprise")
+
+    class Event(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        PROVIDER_FAILED = "provider_failed", _("Provider call failed, will retry")
+        IDENTITY_RESULT = "identity_result", _("Identity check answered")
+        FACE_REQUESTED = "face_requested", _("Face check requested (face consent given)")
+        FACE_SESSION = "face_session", _("Face session opened at the provider")
+        FACE_RESULT = "face_result", _("Face check answered")
+        REGISTRY_RESULT = "registry_result", _("Registry check answered")
+        ERROR = "error", _("Stopped: needs attention")
+        RETRIED = "retried", _("Provider check re-run")
+        REVIEWED = "reviewed", _("Licence reviewed")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    verification_id = models.BigIntegerField()
+    event = models.CharField(max_length=20, choices=Event.choices)
+    reason_code = models.CharField(max_length=40, blank=True)
+    detail = models.JSONField(default=dict, blank=True)  # counts and step names only
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("verification event")
+        verbose_name_plural = _("verification events")
+        indexes = [models.Index(fields=["kind", "verification_id", "at"], name="event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.verification_id}: {self.event}"
+
+
+class AttemptReset(models.Model):
+    """Support staff gave a user their daily verification attempts back: attempts started
+    before ``at`` no longer count against the limit (personal and enterprise alike)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempt_resets"
+    )
+    reset_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attempt counter reset")
+        verbose_name_plural = _("attempt counter resets")
+        indexes = [models.Index(fields=["user", "-at"], name="attempt_reset_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.at:%Y-%m-%d %H:%M}"

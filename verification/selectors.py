@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .models import PersonalVerification
+from .models import AttemptReset, PersonalVerification
 
 Status = PersonalVerification.Status
 ATTEMPT_WINDOW = timedelta(hours=24)
@@ -39,15 +39,24 @@ def verification_current(*, user: User) -> PersonalVerification | None:
     return active or verifications.first()
 
 
+def attempts_counted_since(*, user: User, now: datetime | None = None) -> datetime:
+    """The start of the window of attempts that count against the daily limit: 24 hours ago,
+    or support staff's latest reset of the user's counter if that is later."""
+    now = now or timezone.now()
+    since = now - ATTEMPT_WINDOW
+    reset = AttemptReset.objects.filter(user=user).order_by("-at").values_list("at", flat=True)
+    latest = reset.first()
+    return max(since, latest) if latest else since
+
+
 def _attempts_in_window(
     *, user: User, now: datetime | None = None
 ) -> QuerySet[PersonalVerification]:
     """Attempts that count against the daily limit: everything started in the last 24 hours
     except those stopped by our provider's trouble (status ``error``), which are not the
     person's fault."""
-    now = now or timezone.now()
     return PersonalVerification.objects.filter(
-        user=user, created_at__gt=now - ATTEMPT_WINDOW
+        user=user, created_at__gt=attempts_counted_since(user=user, now=now)
     ).exclude(status=Status.ERROR)
 
 

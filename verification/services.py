@@ -24,12 +24,14 @@ from realname.crypto import blind_index
 
 from .app_settings import app_settings
 from .documents import validate_document
-from .models import PersonalVerification
+from .models import PersonalVerification, VerificationEvent
+from .providers import provider_name
 from .providers.base import CheckResult, LivenessSession, ReasonCode
 from .selectors import verification_attempts_today, verification_lockout_lifts_at
 
 logger = logging.getLogger(__name__)
 Status = PersonalVerification.Status
+Event = VerificationEvent.Event
 DOCUMENT_NUMBER_PURPOSE = "verification.document_number"
 
 _CONSTRAINT_MESSAGES = {
@@ -73,6 +75,37 @@ def _stamp(verification: PersonalVerification, entry: str, **values: Any) -> Non
     result = dict(verification.result or {})
     result[entry] = {**values, "at": timezone.now().isoformat()}
     verification.result = result
+
+
+def verification_event_record(
+    *,
+    kind: str,
+    verification_id: int,
+    event: str,
+    reason_code: str = "",
+    **detail: Any,
+) -> VerificationEvent:
+    """Add a step to a verification's timeline (support staff's view). ``detail`` holds
+    counts and step names, never personal data."""
+    return VerificationEvent.objects.create(
+        kind=kind,
+        verification_id=verification_id,
+        event=event,
+        reason_code=str(reason_code),
+        detail=detail,
+    )
+
+
+def _event(
+    verification: PersonalVerification, event: str, reason_code: str = "", **detail: Any
+) -> None:
+    verification_event_record(
+        kind=VerificationEvent.Kind.PERSONAL,
+        verification_id=verification.pk,
+        event=event,
+        reason_code=reason_code,
+        **detail,
+    )
 
 
 def _enqueue(task_name: str, verification_id: int) -> None:
@@ -182,7 +215,9 @@ def _verification_create(
                 document_number_hash=document_number_hash(document_number),
                 birth_date=birth_date,
                 status=Status.SUBMITTED,
+                provider=provider_name(),
             )
+            _event(verification, Event.SUBMITTED)
             _enqueue("check_identity", verification.pk)
     except IntegrityError as exc:
         _raise_friendly(exc, user=user)
@@ -219,6 +254,7 @@ def verification_record_identity_result(
         verification.reason_code = result.reason_code
         verification.completed_at = now
     verification.save()
+    _event(verification, Event.IDENTITY_RESULT, result.reason_code)
     logger.info("verification %s identity check: %s", verification.pk, result.reason_code)
     return verification
 
@@ -242,6 +278,7 @@ def verification_request_face(
         verification.return_url = return_url
         verification.notify_url = notify_url
         verification.save()
+        _event(verification, Event.FACE_REQUESTED)
         if not verification.liveness_url:
             _enqueue("start_liveness", verification.pk)
     return verification
@@ -260,6 +297,7 @@ def verification_record_liveness_session(
     verification.provider_failures = 0
     _stamp(verification, "liveness_session", ref=session.provider_ref)
     verification.save()
+    _event(verification, Event.FACE_SESSION, restarts=verification.liveness_restarts)
     return verification
 
 
@@ -284,16 +322,26 @@ def verification_record_liveness_result(
     verification.reason_code = result.reason_code
     verification.completed_at = now
     verification.save()
+    _event(verification, Event.FACE_RESULT, result.reason_code)
     logger.info("verification %s face check: %s", verification.pk, result.reason_code)
     return verification
 
 
 @transaction.atomic
-def verification_record_provider_failure(*, verification_id: int) -> PersonalVerification:
+def verification_record_provider_failure(
+    *, verification_id: int, reason_code: ReasonCode
+) -> PersonalVerification:
     """Count a transient provider failure (for support staff's view); the task retries."""
     verification = _locked(verification_id)
     verification.provider_failures += 1
     verification.save(update_fields=["provider_failures", "updated_at"])
+    _event(
+        verification,
+        Event.PROVIDER_FAILED,
+        reason_code,
+        failures=verification.provider_failures,
+        step=verification.step,
+    )
     return verification
 
 
@@ -309,7 +357,9 @@ def verification_mark_error(
     verification.status = Status.ERROR
     verification.reason_code = reason_code
     _stamp(verification, "error", reason=str(reason_code), step=verification.step)
+    step = verification.step
     verification.save()
+    _event(verification, Event.ERROR, reason_code, step=step)
     logger.warning("verification %s stopped in error: %s", verification.pk, reason_code)
     return verification
 
@@ -337,6 +387,7 @@ def verification_retry(*, verification: PersonalVerification) -> PersonalVerific
             verification.save()
     except IntegrityError as exc:
         _raise_friendly(exc, user=verification.user)
+    _event(verification, Event.RETRIED, step=verification.step)
     if resumed == Status.SUBMITTED:
         _enqueue("check_identity", verification.pk)
     elif verification.face_requested_at and not verification.liveness_url:

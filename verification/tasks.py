@@ -61,7 +61,7 @@ def call_provider(
     task: Task,
     *,
     call: Callable[[], None],
-    record_failure: Callable[[], int],
+    record_failure: Callable[[ReasonCode], int],
     mark_error: Callable[[ReasonCode], object],
 ) -> None:
     """Run ``call``; turn provider trouble into a retry or, finally, an ``error`` state.
@@ -73,7 +73,7 @@ def call_provider(
     try:
         call()
     except ProviderTransientError as exc:
-        failures = record_failure()
+        failures = record_failure(exc.reason_code)
         if failures > app_settings.PROVIDER_MAX_RETRIES:
             mark_error(exc.reason_code)
             return
@@ -98,9 +98,9 @@ def _call_provider(task: Task, verification_id: int, call: Callable[[], None]) -
     call_provider(
         task,
         call=call,
-        record_failure=lambda: (
+        record_failure=lambda reason: (
             services.verification_record_provider_failure(
-                verification_id=verification_id
+                verification_id=verification_id, reason_code=reason
             ).provider_failures
         ),
         mark_error=lambda reason: services.verification_mark_error(

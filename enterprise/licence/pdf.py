@@ -160,4 +160,3 @@ def _is_plain_action(value: PdfObject, *, web_links: bool = True) -> bool:
         if isinstance(uri, TextStringObject | ByteStringObject):
             return WEB_URI.fullmatch(bytes(uri.original_bytes)) is not None
     return False
-    return False

@@ -57,7 +57,7 @@ def cache_for(redis_url: str | None) -> dict:
 
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "support.apps.SupportAdminConfig",  # django.contrib.admin with the support desk's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -66,10 +66,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_celery_results",
     "accounts",
     "verification",
     "enterprise",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +158,12 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/300s/key",
 }
+# Two-factor authentication (allauth.mfa): required for support staff before the admin opens
+# (support.admin_site). TOTP with an authenticator app, and recovery codes for a lost phone.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="realname")
+# Wrong codes count towards ACCOUNT_RATE_LIMITS["login_failed"] (per account and per network).
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="realname <noreply@localhost>")
 

@@ -28,7 +28,7 @@ class FakeTask:
 
 
 def run(call, stored_failures: list[int], errors: list[ReasonCode]) -> None:
-    def record_failure() -> int:
+    def record_failure(reason: ReasonCode) -> int:
         stored_failures.append(len(stored_failures) + 1)
         return stored_failures[-1]
 

@@ -22,6 +22,12 @@ def get_provider() -> BaseProvider:
     return provider
 
 
+def provider_name() -> str:
+    """The configured provider's short name, recorded on each verification it checks."""
+    provider_class = import_string(app_settings.PROVIDER)
+    return str(getattr(provider_class, "name", "") or provider_class.__name__.lower())[:40]
+
+
 @receiver(setting_changed)
 def _clear_provider_cache(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith(("VERIFICATION_", "SANDBOX_PROVIDER_")):

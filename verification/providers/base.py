@@ -93,6 +93,9 @@ class BaseProvider(abc.ABC):
     """One instance per process (see ``verification.providers.get_provider``): keep it
     thread-safe and cheap to build."""
 
+    #: Short name recorded on each verification (support staff filter by it).
+    name: str = ""
+
     #: The longest one call may take before the client gives up, in seconds (system check E004).
     call_timeout: float = 30.0
 

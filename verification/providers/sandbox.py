@@ -61,6 +61,8 @@ class SandboxProvider(BaseProvider):
     cache that refuses replayed notifications is per process, which is enough: the caller
     re-fetches the result rather than trusting a notification, so a replay gains nothing."""
 
+    name = "sandbox"
+
     def __init__(
         self,
         *,

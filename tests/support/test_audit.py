@@ -1,0 +1,93 @@
+"""The audit log (and staff notes) are append-only, refused by Postgres itself: through the ORM,
+through raw SQL, and for a role that is not the tables' owner, which can neither disable the
+trigger nor TRUNCATE (the deployment the README describes)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from support import services
+from support.models import AuditEntry, StaffNote
+from tests.support.conftest import AUDIT, desk_client, failed_personal
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def entry(lead) -> AuditEntry:
+    verification = failed_personal()
+    services.personal_data_reveal(
+        actor=lead, verification=verification, reason="Ticket 1: name check", ip_address=None
+    )
+    services.staff_note_add(actor=lead, verification=verification, text="note", ip_address=None)
+    return AuditEntry.objects.filter(action=AuditEntry.Action.REVEAL).get()
+
+
+def refused(run) -> str:
+    with pytest.raises(DatabaseError) as raised, transaction.atomic():
+        run()
+    return str(raised.value)
+
+
+def test_the_orm_cannot_change_or_delete_an_entry(entry):
+    entry.reason = "nothing to see"
+    assert "append-only" in refused(entry.save)
+    assert "append-only" in refused(AuditEntry.objects.filter(pk=entry.pk).delete)
+    assert "append-only" in refused(lambda: AuditEntry.objects.update(reason=""))
+    assert "append-only" in refused(StaffNote.objects.all().delete)
+    entry.refresh_from_db()
+    assert entry.reason == "Ticket 1: name check"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE support_auditentry SET reason = ''",
+        "DELETE FROM support_auditentry",
+        "UPDATE support_staffnote SET author_id = author_id",
+        "DELETE FROM support_staffnote",
+    ],
+)
+def test_raw_sql_cannot_change_or_delete_entries(entry, sql):
+    def run() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    assert "append-only" in refused(run)
+    assert AuditEntry.objects.filter(pk=entry.pk, reason="Ticket 1: name check").exists()
+
+
+def test_an_app_role_that_does_not_own_the_table_cannot_switch_the_trigger_off(entry):
+    """How to deploy (README): the web and worker processes connect as a role that may insert
+    and read but does not own the tables, so it can neither edit rows nor drop the guard."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE realname_test_app NOLOGIN NOSUPERUSER")
+        cursor.execute(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON support_auditentry TO realname_test_app"
+        )
+        cursor.execute("SET ROLE realname_test_app")
+        try:
+            for sql in (
+                "UPDATE support_auditentry SET reason = ''",
+                "DELETE FROM support_auditentry",
+                "TRUNCATE support_auditentry",
+                "ALTER TABLE support_auditentry DISABLE TRIGGER support_auditentry_append_only",
+                "DROP TRIGGER support_auditentry_append_only ON support_auditentry",
+            ):
+                with pytest.raises(DatabaseError), transaction.atomic():
+                    cursor.execute(sql)
+        finally:
+            cursor.execute("RESET ROLE")
+    assert AuditEntry.objects.filter(pk=entry.pk, reason="Ticket 1: name check").exists()
+
+
+def test_support_lead_reads_the_log_and_nobody_edits_it_there(entry, lead):
+    client = desk_client(lead)
+
+    page = client.get(AUDIT)
+    assert page.status_code == 200
+    assert "Ticket 1: name check" in page.content.decode()
+    assert client.get(f"{AUDIT}{entry.pk}/delete/").status_code == 403
+    assert client.post(f"{AUDIT}{entry.pk}/change/", {"reason": "x"}).status_code == 403
+    assert 'name="action"' not in page.content.decode()  # no bulk delete

@@ -1,0 +1,287 @@
+"""The review desk at work: the queue and its search, masked details, audited reveals, and
+each action's effect on what the user sees on their own status page."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from enterprise.models import EnterpriseVerification
+from support.models import AuditEntry, ReviewQueue, StaffNote
+from tests.support.conftest import (
+    QUEUE,
+    desk_client,
+    detail_url,
+    errored_personal,
+    failed_personal,
+    make_staff,
+    pending_enterprise,
+)
+from tests.verification.conftest import make_member, resident_id
+from verification import services as personal_services
+from verification.models import PersonalVerification
+from verification.providers.base import CheckResult, ReasonCode
+
+pytestmark = pytest.mark.django_db
+EN = {"accept-language": "en"}
+
+
+def status_page(user, verification) -> str:
+    client = Client(headers=EN)
+    client.force_login(user)
+    kind = "enterprise/" if isinstance(verification, EnterpriseVerification) else "personal/"
+    return client.get(f"/verification/{kind}{verification.public_id}/").content.decode()
+
+
+def queue_ids(client: Client, query: str = "") -> set[str]:
+    response = client.get(f"{QUEUE}{query}")
+    assert response.status_code == 200
+    return {str(row.public_id) for row in response.context["cl"].result_list}
+
+
+def test_the_queue_holds_what_needs_attention_newest_first(support):
+    failed, errored, pending = failed_personal(), errored_personal(), pending_enterprise()
+    open_one = personal_services.verification_submit(
+        user=make_member(),
+        name="李四",
+        document_type="cn_resident_id",
+        document_number=resident_id(),
+        birth_date=None,
+    )
+    client = desk_client(support)
+
+    rows = client.get(QUEUE).context["cl"].result_list
+    assert [str(row.public_id) for row in rows][:3] == [
+        str(pending.public_id),
+        str(errored.public_id),
+        str(failed.public_id),
+    ]
+    assert str(open_one.public_id) not in queue_ids(client)
+    assert queue_ids(client, "?kind__exact=enterprise") == {str(pending.public_id)}
+    assert str(errored.public_id) in queue_ids(client, "?status__exact=error")
+    assert str(failed.public_id) not in queue_ids(client, "?status__exact=error")
+    assert queue_ids(client, "?reason_code__exact=name_number_mismatch") >= {str(failed.public_id)}
+    assert str(failed.public_id) in queue_ids(client, "?provider=sandbox")
+
+
+def test_search_finds_a_document_number_through_its_keyed_hash(support):
+    number = resident_id(sequence="101")  # check character X
+    assert number.endswith("X")
+    target = failed_personal(document_number=number)
+    failed_personal()  # another person
+    client = desk_client(support)
+
+    # As people type it: spaces and a lower-case check letter.
+    typed = " ".join([number[:6], number[6:14], number[14:].lower()])
+    assert queue_ids(client, f"?q={typed}") == {str(target.public_id)}
+    assert queue_ids(client, f"?q={number[:10]}") == set()  # no partial matches
+    # The query compares the keyed hash, never the number.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM support_reviewqueue WHERE document_number_hash = %s", [number]
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_search_by_mobile_number_and_credit_code(support):
+    pending = pending_enterprise()
+    failed = failed_personal()
+    client = desk_client(support)
+    national = str(failed.phone).removeprefix("+86")
+
+    assert queue_ids(client, f"?q={national[:3]} {national[3:7]} {national[7:]}") == {
+        str(failed.public_id)
+    }
+    assert str(pending.public_id) in queue_ids(client, f"?q={pending.credit_code.lower()}")
+
+
+def test_details_are_masked_by_default(support):
+    verification = failed_personal(name="王小明")
+    content = desk_client(support).get(detail_url(verification)).content.decode()
+
+    assert "王**" in content
+    assert verification.document_number not in content
+    assert verification.document_number[-4:] in content  # masked, still recognisable
+    assert str(verification.phone) not in content
+    assert "王小明" not in content
+
+
+def test_a_reveal_needs_a_reason_and_is_audited(lead):
+    verification = failed_personal(name="王小明")
+    client = desk_client(lead)
+
+    refused = client.post(detail_url(verification), {"action": "reveal", "reason": "x"})
+    assert "王小明" not in refused.content.decode()
+    assert not AuditEntry.objects.exists()
+
+    response = client.post(
+        detail_url(verification),
+        {"action": "reveal", "reason": "Ticket 4711: the user says the name is right"},
+        REMOTE_ADDR="203.0.113.9",
+    )
+
+    content = response.content.decode()
+    assert "王小明" in content and verification.document_number in content
+    assert response["Cache-Control"].startswith("max-age=0")
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.action, entry.public_id) == (
+        lead,
+        AuditEntry.Action.REVEAL,
+        verification.public_id,
+    )
+    assert entry.reason == "Ticket 4711: the user says the name is right"
+    assert entry.ip_address == "203.0.113.9"
+    assert entry.detail == {"fields": ["birth_date", "document_number", "name", "phone"]}
+    assert "王小明" not in str(entry.detail)
+    # A reload shows the masks again: a reveal is for one response only.
+    assert "王小明" not in client.get(detail_url(verification)).content.decode()
+
+
+def test_reset_attempts_lets_a_locked_out_user_try_again(support, settings):
+    settings.VERIFICATION_MAX_ATTEMPTS_PER_DAY = 1
+    user = make_member()
+    verification = failed_personal(user)
+    client = Client(headers=EN)
+    client.force_login(user)
+    assert (
+        'data-verification-status="locked"'
+        in client.get("/verification/personal/").content.decode()
+    )
+
+    desk_client(support).post(detail_url(verification), {"action": "reset_attempts"})
+
+    assert (
+        'data-verification-status="locked"'
+        not in client.get("/verification/personal/").content.decode()
+    )
+    again = personal_services.verification_submit(
+        user=user,
+        name="张三",
+        document_type="cn_resident_id",
+        document_number=resident_id(),
+        birth_date=None,
+    )
+    assert again.status == PersonalVerification.Status.SUBMITTED
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.ATTEMPTS_RESET).count() == 1
+
+
+def test_rerun_resumes_a_verification_stopped_in_error(support, django_capture_on_commit_callbacks):
+    user = make_member()
+    verification = errored_personal(user)
+    assert 'data-verification-status="error"' in status_page(user, verification)
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        desk_client(support).post(detail_url(verification), {"action": "rerun"})
+
+    verification.refresh_from_db()
+    assert verification.status == PersonalVerification.Status.SUBMITTED
+    assert len(queued) == 1  # the identity check, queued for a worker
+    assert 'data-verification-status="submitted"' in status_page(user, verification)
+
+
+def test_approve_makes_the_company_identity_verified(support):
+    user = make_member()
+    verification = pending_enterprise(user)
+
+    response = desk_client(support).post(detail_url(verification), {"action": "approve"})
+
+    assert response.status_code == 302
+    page = status_page(user, verification)
+    assert 'data-verification-status="approved"' in page and "Identity Verified" in page
+    assert AuditEntry.objects.get().action == AuditEntry.Action.LICENCE_APPROVE
+
+
+def test_reject_shows_the_company_the_reason_and_what_to_fix(support):
+    user = make_member()
+    verification = pending_enterprise(user)
+
+    desk_client(support).post(
+        detail_url(verification), {"action": "reject", "reason": "licence_unreadable"}
+    )
+
+    page = status_page(user, verification)
+    assert 'data-verification-status="rejected"' in page
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.reason) == (AuditEntry.Action.LICENCE_REJECT, "licence_unreadable")
+
+
+def test_staff_cannot_approve_their_own_companys_licence():
+    staff = make_staff("Support")
+    verification = pending_enterprise(staff)
+
+    response = desk_client(staff).post(detail_url(verification), {"action": "approve"})
+
+    verification.refresh_from_db()
+    assert verification.status == EnterpriseVerification.Status.PENDING_REVIEW
+    assert "your own account" in response.content.decode()
+    assert not AuditEntry.objects.exists()
+
+
+def test_notes_are_kept_encrypted_and_shown_with_the_timeline(support):
+    verification = errored_personal()
+    client = desk_client(support)
+
+    client.post(detail_url(verification), {"action": "note", "text": "Called the user, 10:40."})
+    page = client.get(detail_url(verification)).content.decode()
+
+    assert "Called the user, 10:40." in page
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT text FROM support_staffnote")
+        assert "Called the user" not in cursor.fetchone()[0]
+    assert StaffNote.objects.get().author == support
+    # The timeline: submitted, two failed provider calls, the error, the note.
+    for step in (
+        "Submitted",
+        "Provider call failed, will retry",
+        "Stopped: needs attention",
+        "Added a note",
+    ):
+        assert step in page
+
+
+def test_bulk_approve_and_reset_from_the_queue(support):
+    first, second = pending_enterprise(), pending_enterprise()
+    personal = failed_personal()
+    client = desk_client(support)
+
+    client.post(
+        QUEUE,
+        {
+            "action": "approve_licences",
+            "_selected_action": [
+                str(first.public_id),
+                str(second.public_id),
+                str(personal.public_id),
+            ],
+        },
+    )
+    client.post(QUEUE, {"action": "reset_attempts", "_selected_action": [str(personal.public_id)]})
+
+    assert set(
+        EnterpriseVerification.objects.filter(pk__in=[first.pk, second.pk]).values_list(
+            "status", flat=True
+        )
+    ) == {"approved"}
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.LICENCE_APPROVE).count() == 2
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.ATTEMPTS_RESET).count() == 1
+    assert not ReviewQueue.objects.filter(pk__in=[first.public_id, second.public_id]).exists()
+
+
+def test_a_licence_view_by_staff_is_audited(support):
+    verification = pending_enterprise()
+
+    desk_client(support).get(f"{detail_url(verification)}licence/")
+
+    assert AuditEntry.objects.get().action == AuditEntry.Action.LICENCE_VIEW
+
+
+def test_the_error_reason_and_provider_are_recorded(support):
+    verification = errored_personal()
+    assert verification.provider == "sandbox"
+    personal_services.verification_record_identity_result(
+        verification_id=verification.pk,
+        result=CheckResult(passed=True, reason_code=ReasonCode.OK, provider_ref="x"),
+    )  # a late answer changes nothing: the record stays in error
+    verification.refresh_from_db()
+    assert verification.status == PersonalVerification.Status.ERROR
