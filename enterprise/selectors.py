@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from accounts.models import User
 
 from .models import EnterpriseVerification
@@ -20,10 +18,3 @@ def enterprise_verification_current(*, user: User) -> EnterpriseVerification | N
     verifications = EnterpriseVerification.objects.filter(user=user)
     active = verifications.filter(status__in=EnterpriseVerification.ACTIVE_STATUSES).first()
     return active or verifications.first()
-
-
-def licences_pending_review() -> QuerySet[EnterpriseVerification]:
-    """Support staff's review queue, oldest first."""
-    return EnterpriseVerification.objects.filter(status=Status.PENDING_REVIEW).order_by(
-        "checked_at"
-    )

@@ -34,6 +34,14 @@ from .forms import NoteForm, RejectForm, RevealForm
 from .models import AuditEntry, Kind, ReviewQueue
 from .paginator import CappedCountPaginator
 
+REVEALED_LABELS = {
+    "name": gettext_lazy("Name"),
+    "document_number": gettext_lazy("Document number"),
+    "birth_date": gettext_lazy("Date of birth"),
+    "phone": gettext_lazy("Mobile number"),
+    "legal_representative": gettext_lazy("Legal representative"),
+}
+
 
 def _actor(request: HttpRequest) -> User:
     if not isinstance(request.user, User):
@@ -334,7 +342,12 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             "kind": kind,
             "is_enterprise": kind == Kind.ENTERPRISE,
             "facts": self._facts(verification),
-            "revealed": revealed.fields if revealed else None,
+            "revealed": [
+                (field, REVEALED_LABELS.get(field, field), value)
+                for field, value in revealed.fields.items()
+            ]
+            if revealed
+            else None,
             "timeline": selectors.verification_timeline(verification=verification),
             "notes": selectors.staff_notes(verification=verification),
             "guidance": (
@@ -352,6 +365,11 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             and verification.status == EnterpriseVerification.Status.PENDING_REVIEW,
             "can_reset": actor.has_perm("support.reset_attempts"),
             "can_rerun": actor.has_perm("support.rerun_check") and verification.status == "error",
+            "licence_is_image": kind == Kind.ENTERPRISE
+            and bool(
+                verification.licence_preview_name
+                or verification.licence_content_type != "application/pdf"
+            ),
             "licence_url": reverse("admin:support_review_licence", args=[kind, public_id])
             if kind == Kind.ENTERPRISE
             else "",

@@ -93,9 +93,11 @@ def verification_timeline(*, verification: Verification) -> list[TimelineEntry]:
             by=entry.actor.masked_phone,
             is_staff_action=True,
         )
-        for entry in AuditEntry.objects.filter(
-            kind=kind, verification_id=verification.pk
-        ).select_related("actor")
+        # Licence views are accesses, not actions: they are in the audit log, not the timeline
+        # (the detail page itself shows the licence).
+        for entry in AuditEntry.objects.filter(kind=kind, verification_id=verification.pk)
+        .exclude(action=AuditEntry.Action.LICENCE_VIEW)
+        .select_related("actor")
     ]
     return sorted(entries, key=lambda entry: entry.at)
 

@@ -68,8 +68,3 @@ def verification_lockout_lifts_at(*, user: User, now: datetime | None = None) ->
     """When the oldest attempt in the window leaves it, freeing one attempt."""
     oldest = _attempts_in_window(user=user, now=now).order_by("created_at").first()
     return oldest.created_at + ATTEMPT_WINDOW if oldest else None
-
-
-def verifications_needing_attention() -> QuerySet[PersonalVerification]:
-    """Support staff's queue: verifications stopped in ``error``, oldest first."""
-    return PersonalVerification.objects.filter(status=Status.ERROR).order_by("updated_at")

@@ -1,6 +1,6 @@
 """An enterprise admin verifies a company in a real browser: sign-up, the service description,
 the form with the licence upload, the real worker's registry check at the sandbox, a support
-reviewer approving in the Django admin, and "Identity Verified"."""
+reviewer approving in the support desk, and "Identity Verified"."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from accounts.models import User
+from tests.e2e.test_review_desk import staff_log_in
 from tests.e2e.test_verification import sign_up
 from tests.enterprise.conftest import DEMO_COMPANY, licence_png
+from tests.support.conftest import make_staff
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-STAFF_PASSWORD = "a long staff password for the test"
 
 
 @pytest.fixture
@@ -25,10 +25,7 @@ def site(live_server, settings, tmp_path, celery_worker_process, sandbox_setting
 
 
 def test_enterprise_verification_through_review(browser: Browser, site, settings, tmp_path):
-    staff = User.objects.create_user(phone="+8613300133000", phone_verified=True)
-    staff.set_password(STAFF_PASSWORD)
-    staff.is_staff = staff.is_superuser = True
-    staff.save()
+    staff = make_staff("Support")
     licence = tmp_path / "licence.png"
     licence.write_bytes(licence_png())
 
@@ -50,20 +47,20 @@ def test_enterprise_verification_through_review(browser: Browser, site, settings
     expect(status).to_have_attribute("data-verification-status", "pending_review", timeout=30_000)
     page.screenshot(path=tmp_path / "enterprise-pending.png", full_page=True)
 
-    # A reviewer opens the queue in the admin, looks at the licence and approves it.
+    # A reviewer (Support, with TOTP) opens the desk, looks at the licence and approves it.
     admin = browser.new_context(locale="en-US").new_page()
-    admin.goto(f"{site.url}/admin/login/")
-    admin.locator("input[name=username]").fill("+8613300133000")
-    admin.locator("input[name=password]").fill(STAFF_PASSWORD)
-    admin.locator("input[type=submit]").click()
-    admin.goto(f"{site.url}/admin/enterprise/enterpriseverification/?status__exact=pending_review")
+    staff_log_in(admin, site, Path(settings.SMS_FILE_PATH), staff)
+    admin.goto(f"{site.url}/admin/support/reviewqueue/?status__exact=pending_review")
+    admin.locator("#result_list tbody tr").first.get_by_role("link").first.click()
+    licence_image = admin.locator("#licence-image")
+    expect(licence_image).to_be_visible()
+    assert licence_image.evaluate("image => image.complete && image.naturalWidth > 0")
+    admin.screenshot(path=tmp_path / "review-enterprise.png", full_page=True)
     with admin.expect_popup() as popup:
-        admin.get_by_role("link", name="View (watermarked; logged)").click()
+        admin.get_by_role("link", name="Open the licence").click()
     assert popup.value.evaluate("document.contentType") == "image/png"
-    admin.locator("input[name=_selected_action]").check()
-    admin.locator("select[name=action]").select_option("approve")
-    admin.locator("button[name=index], input[name=index]").first.click()
-    expect(admin.get_by_text("1 updated.")).to_be_visible()
+    admin.get_by_role("button", name="Approve licence: Identity Verified").click()
+    expect(admin.get_by_text("Licence approved.")).to_be_visible()
 
     page.reload()
     expect(status).to_have_attribute("data-verification-status", "approved")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import Any
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.test import Client
 
@@ -28,7 +30,15 @@ def totp_code(secret: str = TOTP_SECRET, offset: int = 0) -> str:
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
 
 
+def ensure_groups() -> None:
+    """The groups come from a data migration; a transactional test's flush empties them."""
+    if Group.objects.filter(name__in=["Support", "Support lead"]).count() < 2:
+        migration = importlib.import_module("support.migrations.0002_support_groups")
+        migration.create_groups(django_apps, None)
+
+
 def make_staff(group: str | None = "Support", *, totp: bool = True) -> User:
+    ensure_groups()
     user = make_member()
     user.is_staff = True
     user.save()
