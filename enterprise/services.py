@@ -20,8 +20,10 @@ from accounts.app_settings import app_settings as accounts_settings
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import user_lock
+from realname.queueing import send_after_commit
 from verification.app_settings import app_settings as verification_settings
 from verification.models import PersonalVerification, VerificationEvent
+from verification.names import clean_company_name, clean_person_name
 from verification.providers import provider_name
 from verification.providers.base import CheckResult, ReasonCode
 from verification.selectors import attempts_counted_since
@@ -102,7 +104,7 @@ def _raise_friendly(exc: IntegrityError, *, user: User) -> NoReturn:
 def _enqueue(verification_id: int) -> None:
     from . import tasks
 
-    transaction.on_commit(lambda: tasks.check_enterprise.delay(verification_id))
+    send_after_commit(tasks.check_enterprise, verification_id)
 
 
 def enterprise_verification_submit(
@@ -129,15 +131,25 @@ def enterprise_verification_submit(
         )
     _refuse_if_person_or_out_of_attempts(user)
 
-    errors: dict[str, ValidationError] = {}
-    company_name = " ".join((company_name or "").split())
-    legal_representative = " ".join((legal_representative or "").split())
-    if not company_name:
-        errors["company_name"] = ValidationError(_("Please enter the company name."), "required")
-    if not legal_representative:
-        errors["legal_representative"] = ValidationError(
-            _("Please enter the legal representative's name."), "required"
-        )
+    errors: dict[str, Any] = {}
+    try:
+        company_name = clean_company_name(company_name)
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    else:
+        if not company_name:
+            errors["company_name"] = ValidationError(
+                _("Please enter the company name."), "required"
+            )
+    try:
+        legal_representative = clean_person_name(legal_representative, field="legal_representative")
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    else:
+        if not legal_representative:
+            errors["legal_representative"] = ValidationError(
+                _("Please enter the legal representative's name."), "required"
+            )
     try:
         credit_code = validate_credit_code(credit_code)
     except ValidationError as error:

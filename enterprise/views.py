@@ -15,6 +15,7 @@ from accounts.app_settings import app_settings as accounts_settings
 from accounts.forms import client_ip
 from accounts.models import User
 from accounts.selectors import consent_missing
+from realname.ratelimit import rate_limit
 from verification.app_settings import app_settings as verification_settings
 
 from . import services
@@ -40,6 +41,7 @@ def _status_url(verification: EnterpriseVerification) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("verification_submit")
 def start(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):

@@ -21,10 +21,12 @@ from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import user_lock
 from realname.crypto import blind_index
+from realname.queueing import send_after_commit
 
 from .app_settings import app_settings
 from .documents import validate_document
 from .models import PersonalVerification, VerificationEvent
+from .names import clean_person_name
 from .providers import provider_name
 from .providers.base import CheckResult, LivenessSession, ReasonCode
 from .selectors import verification_attempts_today, verification_lockout_lifts_at
@@ -111,8 +113,7 @@ def _event(
 def _enqueue(task_name: str, verification_id: int) -> None:
     from . import tasks
 
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(verification_id))
+    send_after_commit(getattr(tasks, task_name), verification_id)
 
 
 def verification_submit(
@@ -130,16 +131,28 @@ def verification_submit(
     the details are invalid, the person is under 18, the consents are missing, the account has
     no verified mobile number, today's attempts are used up, or the number or the account
     already has a verification."""
-    name = " ".join(name.split())
-    if not name:
-        raise ValidationError({"name": ValidationError(_("Please enter your name."), "required")})
-    document = validate_document(
-        document_type=document_type,
-        number=document_number,
-        birth_date=birth_date,
-        today=today,
-        minimum_age=app_settings.MINIMUM_AGE,
-    )
+    errors: dict[str, Any] = {}
+    try:
+        name = clean_person_name(name)
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    else:
+        if not name:
+            errors["name"] = ValidationError(_("Please enter your name."), "required")
+    try:
+        document = validate_document(
+            document_type=document_type,
+            number=document_number,
+            birth_date=birth_date,
+            today=today,
+            minimum_age=app_settings.MINIMUM_AGE,
+        )
+    except ValidationError as error:
+        if not hasattr(error, "error_dict"):
+            raise
+        errors.update(error.error_dict)
+    if errors:
+        raise ValidationError(errors)
     if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
         raise ValidationError(
             _("Please accept the real-name authentication service description first."),

@@ -4,6 +4,7 @@ in workers; these pages show where a verification stands and refresh themselves.
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseNotFound,
     HttpResponseRedirect,
 )
 from django.shortcuts import render
@@ -26,6 +28,7 @@ from accounts.forms import ConsentForm, client_ip
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import consent_accept
+from realname.ratelimit import rate_limit
 
 from . import services
 from .app_settings import app_settings
@@ -41,6 +44,7 @@ from .selectors import (
 )
 
 Status = PersonalVerification.Status
+logger = logging.getLogger(__name__)
 NEXT_SESSION_KEY = "verification_next"
 
 
@@ -91,6 +95,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("verification_submit")
 def personal_start(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _remember_next(request)
@@ -171,6 +176,7 @@ def personal_status(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit("verification_submit")
 def personal_face(request: HttpRequest, public_id: str) -> HttpResponse:
     """Start the face step. The face rules have their own checkbox on the status page (sensitive
     personal information needs separate consent); unticked, nothing starts."""
@@ -209,16 +215,22 @@ def personal_return(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@rate_limit("provider_notify")
 def provider_notify(request: HttpRequest) -> HttpResponse:
     """The provider's signed notification that a face session finished. The body is not
-    trusted beyond naming the session: a worker fetches the result through the query API."""
+    trusted beyond naming the session: a worker fetches the result through the query API.
+    Refusals are logged with their reason and the sender's address, never the body."""
+    ip = client_ip(request)
     try:
         provider_ref = get_provider().parse_notification(
             body=request.body, headers=dict(request.headers)
         )
-    except ProviderError:
-        return HttpResponseBadRequest("bad notification")
+    except ProviderError as refusal:
+        logger.warning("provider notification refused from %s: %s", ip, refusal)
+        return HttpResponseBadRequest("bad notification", content_type="text/plain")
     verification = PersonalVerification.objects.filter(liveness_ref=provider_ref).first()
-    if verification is not None:
-        services.verification_result_requested(verification=verification)
+    if verification is None:
+        logger.warning("provider notification from %s names an unknown session", ip)
+        return HttpResponseNotFound("unknown session", content_type="text/plain")
+    services.verification_result_requested(verification=verification)
     return HttpResponse("ok", content_type="text/plain")

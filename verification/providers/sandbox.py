@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from django.core.cache import cache
 
 from verification.sandbox import signing
 
@@ -53,6 +54,15 @@ _LIVENESS_RESULTS = {
 }
 
 
+class SharedNonces:
+    """Notification nonces remembered in the shared cache, so a replay is refused by every web
+    process, not only by the one that saw the original."""
+
+    def add(self, nonce: str, *, timestamp: int, now: float) -> bool:
+        expires = max(float(timestamp), now) + signing.WINDOW_SECONDS - now
+        return bool(cache.add(f"sandbox:notify-nonce:{nonce}", 1, timeout=int(expires) + 1))
+
+
 class SandboxProvider(BaseProvider):
     """Built from ``SANDBOX_PROVIDER_*`` settings; the keyword arguments override them (tests
     build one with wrong credentials that way).
@@ -80,7 +90,7 @@ class SandboxProvider(BaseProvider):
             follow_redirects=False,
             headers={"User-Agent": "realname-sandbox-client"},
         )
-        self._notification_nonces = signing.NonceCache()
+        self._notification_nonces = SharedNonces()
 
     def close(self) -> None:
         self._client.close()

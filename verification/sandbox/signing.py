@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
+from typing import Protocol
 
 HEADER_APP_ID = "X-Sandbox-App-Id"
 HEADER_TIMESTAMP = "X-Sandbox-Timestamp"
@@ -129,6 +130,12 @@ def valid_nonce(nonce: str) -> bool:
     return bool(_NONCE.fullmatch(nonce))
 
 
+class NonceStore(Protocol):
+    def add(self, nonce: str, *, timestamp: int, now: float) -> bool:
+        """Remember ``nonce``; False when it was already seen (a replay)."""
+        ...
+
+
 class NonceCache:
     """Nonces seen within the window, each forgotten once its timestamp would be refused anyway.
 
@@ -168,7 +175,7 @@ def verify_signed(
     path: str,
     body: bytes,
     now: float,
-    nonces: NonceCache,
+    nonces: NonceStore,
 ) -> None:
     """Check a signed request or notification; raise :class:`SignatureError` if refused.
 

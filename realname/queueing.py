@@ -1,0 +1,37 @@
+"""Sending work to the workers without ever losing it or failing the request.
+
+The record is the truth: a task only says "look at record N now". If the broker cannot take the
+message (down, unreachable, full), the request still succeeds — the record is committed in its
+waiting state — and the sweeper (``verification.sweep``, every minute) sends it once the broker
+answers again."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+from django.db import transaction
+from kombu.exceptions import KombuError
+
+logger = logging.getLogger(__name__)
+
+
+def send_after_commit(task: Task, record_id: int) -> None:
+    """Queue ``task(record_id)`` once the surrounding transaction commits (never before: a
+    worker must find the row), or right away outside one."""
+    transaction.on_commit(lambda: send_now(task, record_id))
+
+
+def send_now(task: Task, record_id: int) -> bool:
+    """Publish; False (and a warning, without personal data) when the broker refused."""
+    try:
+        task.delay(record_id)
+    except (KombuError, OSError) as exc:
+        logger.warning(
+            "broker unavailable (%s): %s for record %s waits for the sweeper",
+            type(exc).__name__,
+            task.name,
+            record_id,
+        )
+        return False
+    return True
