@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -19,8 +20,8 @@ pytestmark = pytest.mark.django_db
 CSRF_EXEMPT = {"verification.views.provider_notify"}
 
 
-def all_views() -> list[tuple[str, object]]:
-    found = []
+def all_views() -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
 
     def walk(patterns, base: str) -> None:
         for pattern in patterns:
@@ -42,7 +43,7 @@ def test_no_view_skips_the_csrf_check_except_the_signed_callback():
     assert exempt == CSRF_EXEMPT
 
 
-def forms(user, staff) -> list[tuple[object, str, dict]]:
+def forms(user, staff) -> list[tuple[Any, str, dict]]:
     verification = failed_personal(user)
     enterprise = pending_enterprise()
     return [

@@ -14,6 +14,7 @@ import re
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -152,6 +153,7 @@ class SandboxService:
         # (kind of check, request_id) -> (digest of the request, answer, when first answered)
         self._checks: dict[tuple[str, str], tuple[str, dict[str, str], float]] = {}
         self._liveness_requests: dict[str, str] = {}  # request_id -> session ref
+        self._calls: Counter[tuple[str, str]] = Counter()  # (kind, request_id) -> calls
         self._sessions: dict[str, _Session] = {}
         self._last_prune = clock()
         self._stopping = threading.Event()
@@ -211,6 +213,11 @@ class SandboxService:
         if path == "/_faults" and method == "GET":
             with self._lock:
                 return _json(200, asdict(self._faults))
+        if path == "/_stats" and method == "GET":
+            # How often each check was asked for, by request id: what a vendor's bill counts
+            # (one charge per id). Ids only, never the checked data.
+            with self._lock:
+                return _json(200, {"calls": {f"{k}:{r}": n for (k, r), n in self._calls.items()}})
         if path != "/_faults" and path not in self._routes:
             return _json(404, {"error": "not_found"}, signed=path.startswith("/api/"))
         if method != "POST":
@@ -326,6 +333,7 @@ class SandboxService:
         now = self._clock()
         with self._lock:
             self._prune(now)
+            self._calls[(kind, request_id)] += 1
             stored_digest, stored, _ = self._checks.setdefault(
                 (kind, request_id), (digest, answer, now)
             )
@@ -382,6 +390,7 @@ class SandboxService:
         self._last_prune = now
         horizon = now - KEEP_SECONDS
         self._checks = {key: value for key, value in self._checks.items() if value[2] > horizon}
+        self._calls = Counter({key: n for key, n in self._calls.items() if key in self._checks})
         old = {
             ref
             for ref, session in self._sessions.items()
