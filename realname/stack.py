@@ -276,6 +276,52 @@ def run_tests(pytest_args: list[str]) -> int:
     return 0
 
 
+BENCHMARKS = ("queue", "constraints", "pipeline", "web")
+
+
+@contextlib.contextmanager
+def _services(env: dict[str, str]):
+    """DATABASE_URL and REDIS_URL from the environment, or private embedded servers."""
+    scratch = Path(tempfile.mkdtemp(prefix="realname-bench-"))
+    scratch.chmod(0o755)
+    postgres = redis = None
+    try:
+        if not env.get("DATABASE_URL"):
+            postgres = EmbeddedPostgres(scratch / "postgres", durable=False)
+            env["DATABASE_URL"] = postgres.start()
+        if not env.get("REDIS_URL"):
+            redis = EmbeddedRedis(scratch / "redis")
+            env["REDIS_URL"] = redis.start()
+        yield env
+    finally:
+        if redis:
+            redis.stop()
+        if postgres:
+            postgres.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_bench(name: str, args: list[str]) -> int:
+    """``./dev.sh bench NAME``: one benchmark of bench/ on a database of its own (created and
+    dropped by the benchmark), appending its figures to bench/results.md."""
+    if name not in BENCHMARKS:
+        say(f"unknown benchmark {name!r}; choose one of: {', '.join(BENCHMARKS)}")
+        return 2
+    env = os.environ.copy()
+    env["DJANGO_SETTINGS_MODULE"] = "realname.settings.test"
+    run_id = uuid.uuid4().hex[:8]
+    env["REALNAME_TEST_RUN_ID"] = f"bench-{run_id}"
+    env["CELERY_TASK_DEFAULT_QUEUE"] = f"realname-bench-{run_id}"
+    try:
+        with _services(env):
+            return subprocess.run(
+                [PYTHON, "-m", f"bench.{name}", *args], cwd=BASE_DIR, env=env
+            ).returncode
+    except EmbeddedServiceError as exc:
+        say(str(exc))
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dev.sh", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -287,6 +333,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     argv = sys.argv[1:] if argv is None else argv
     os.chdir(BASE_DIR)
+    if argv[:1] == ["bench"]:
+        if len(argv) < 2:
+            say(f"usage: ./dev.sh bench {{{'|'.join(BENCHMARKS)}}}")
+            return 2
+        with contextlib.suppress(KeyboardInterrupt):
+            return run_bench(argv[1], argv[2:])
+        return 130
     if argv[:1] == ["test"]:
         with contextlib.suppress(KeyboardInterrupt):
             return run_tests(argv[1:])

@@ -1,0 +1,194 @@
+"""Benchmark 2 (and 5, worker memory): N verifications submitted at once, the sandbox provider
+answering every call 200 ms late; the time until all identity checks are answered, against the
+ideal N × 0.2 s ÷ worker concurrency. Several worker pools are run on the same machine, so the
+choice of pool rests on figures.
+
+"Final" here is the end of what the workers do alone: the identity check answered (the face
+step waits for a person).
+
+    ./dev.sh bench pipeline [--n 1000] [--configs threads:32,threads:64,prefork:2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import bench_database, machine, record, setup_django
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LATENCY_MS = 200
+
+
+def database_url(settings_dict: dict) -> str:
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    user = settings_dict.get("USER") or "postgres"
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    from realname.embedded import free_port
+
+    port = free_port()
+    env["SANDBOX_PROVIDER_LATENCY_MS"] = str(LATENCY_MS)
+    process = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+        [sys.executable, "manage.py", "run_sandbox_provider", "--port", str(port)],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(100):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the sandbox provider did not start")
+
+
+def start_worker(env: dict[str, str], pool: str, concurrency: int) -> subprocess.Popen:
+    from realname.celery import app
+
+    node = f"bench-{secrets.token_hex(4)}@localhost"
+    process = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "realname",
+            "worker",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            "-n",
+            node,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+            "-Q",
+            env["CELERY_TASK_DEFAULT_QUEUE"],
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if app.control.ping(destination=[node], timeout=0.5):
+            return process
+    process.kill()
+    raise RuntimeError("the worker did not start")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (a prefork pool), in MiB."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    total_kb = 0
+    for each in pids:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+def run_once(n: int, pool: str, concurrency: int, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds until ``n`` submitted verifications are all checked, and the worker's memory."""
+    from tests.verification.conftest import DEMO, make_member
+    from verification import services, tasks
+    from verification.models import PersonalVerification
+
+    queued: list[int] = []
+    services._enqueue = lambda task_name, verification_id: queued.append(verification_id)
+    for _ in range(n):
+        services.verification_submit(user=make_member(), **DEMO)
+    worker = start_worker(env, pool, concurrency)
+    try:
+        started = time.perf_counter()
+        for verification_id in queued:
+            tasks.check_identity.delay(verification_id)
+        waiting = PersonalVerification.objects.filter(
+            pk__in=queued, status=PersonalVerification.Status.SUBMITTED
+        )
+        while waiting.exists():
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        memory = rss_mib(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    errors = PersonalVerification.objects.filter(
+        pk__in=queued, status=PersonalVerification.Status.ERROR
+    ).count()
+    if errors:
+        print(f"warning: {errors} of {n} ended in error", file=sys.stderr)
+    return seconds, memory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--configs", default="threads:32,threads:64,prefork:2")
+    options = parser.parse_args()
+    setup_django()
+    from django.conf import settings
+
+    with bench_database("pipeline") as connection:
+        env = os.environ.copy()
+        env["DATABASE_URL"] = database_url(connection.settings_dict)
+        env["SANDBOX_PROVIDER_SECRET"] = secrets.token_urlsafe(32)
+        sandbox, url = start_sandbox(env)
+        env["SANDBOX_PROVIDER_URL"] = env["SANDBOX_PROVIDER_PUBLIC_URL"] = url
+        env["VERIFICATION_PROVIDER"] = "verification.providers.sandbox.SandboxProvider"
+        settings.SANDBOX_PROVIDER_URL = url
+        settings.SANDBOX_PROVIDER_SECRET = env["SANDBOX_PROVIDER_SECRET"]
+        rows = []
+        try:
+            for config in options.configs.split(","):
+                pool, concurrency = config.split(":")
+                n = options.n if pool != "prefork" else min(options.n, 50 * int(concurrency))
+                seconds, memory = run_once(n, pool, int(concurrency), env)
+                ideal = n * LATENCY_MS / 1000 / int(concurrency)
+                rows.append(
+                    [
+                        f"{pool} × {concurrency}",
+                        str(n),
+                        f"{ideal:.1f} s",
+                        f"{seconds:.1f} s",
+                        f"{ideal / seconds:.2f}×",
+                        "met" if ideal / seconds >= 0.8 else "NOT met",
+                        f"{memory:.0f} MiB",
+                    ]
+                )
+            facts = machine()
+        finally:
+            sandbox.terminate()
+            sandbox.wait(30)
+    record(
+        "Verification pipeline",
+        f"N verifications submitted at once; every sandbox call {LATENCY_MS} ms late. Ideal = "
+        "N × 0.2 s ÷ concurrency; the figure is ideal ÷ measured (bar: ≥ 0.8×). Memory: the "
+        "worker's resident set (all its processes) after the run.",
+        rows,
+        ["pool × concurrency", "N", "ideal", "measured", "× ideal", "bar", "worker memory"],
+        facts=facts,
+    )
+
+
+if __name__ == "__main__":
+    main()
