@@ -21,7 +21,7 @@ RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
 def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.bench")
     import django
 
     django.setup()

@@ -6,7 +6,9 @@ choice of pool rests on figures.
 "Final" here is the end of what the workers do alone: the identity check answered (the face
 step waits for a person).
 
-    ./dev.sh bench pipeline [--n 1000] [--configs threads:32,threads:64,prefork:2]
+    ./dev.sh bench pipeline [--n 1000] [--configs prefork:2,threads:8x2,threads:16x2,threads:32]
+
+A config is POOL:CONCURRENCY[xWORKER_PROCESSES].
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from bench.common import bench_database, machine, record, setup_django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LATENCY_MS = 200
+SANDBOX_PID: list[int] = []
+CPU_PER_TASK: list[tuple[float, float]] = []  # (worker ms, sandbox ms) per verification
 
 
 def database_url(settings_dict: dict) -> str:
@@ -93,22 +97,36 @@ def start_worker(env: dict[str, str], pool: str, concurrency: int) -> subprocess
     raise RuntimeError("the worker did not start")
 
 
+def _family(pid: int) -> list[int]:
+    """A process and its children (the processes of a prefork pool)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [pid, *(int(child) for child in children.read_text().split())]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children have used so far."""
+    total = 0
+    for each in _family(pid):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process and its children (a prefork pool), in MiB."""
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(child) for child in children.read_text().split()]
     total_kb = 0
-    for each in pids:
+    for each in _family(pid):
         for line in Path(f"/proc/{each}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 total_kb += int(line.split()[1])
     return total_kb / 1024
 
 
-def run_once(n: int, pool: str, concurrency: int, env: dict[str, str]) -> tuple[float, float]:
-    """Seconds until ``n`` submitted verifications are all checked, and the worker's memory."""
+def run_once(
+    n: int, pool: str, concurrency: int, processes: int, env: dict[str, str]
+) -> tuple[float, float]:
+    """Seconds until ``n`` submitted verifications are all checked, and the memory of one
+    worker (main process and pool)."""
     from tests.verification.conftest import DEMO, make_member
     from verification import services, tasks
     from verification.models import PersonalVerification
@@ -117,8 +135,11 @@ def run_once(n: int, pool: str, concurrency: int, env: dict[str, str]) -> tuple[
     services._enqueue = lambda task_name, verification_id: queued.append(verification_id)
     for _ in range(n):
         services.verification_submit(user=make_member(), **DEMO)
-    worker = start_worker(env, pool, concurrency)
+    workers = [start_worker(env, pool, concurrency) for _ in range(processes)]
+    worker = workers[0]
     try:
+        cpu_before = [cpu_seconds(each.pid) for each in workers]
+        sandbox_before = cpu_seconds(SANDBOX_PID[0])
         started = time.perf_counter()
         for verification_id in queued:
             tasks.check_identity.delay(verification_id)
@@ -129,9 +150,13 @@ def run_once(n: int, pool: str, concurrency: int, env: dict[str, str]) -> tuple[
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         memory = rss_mib(worker.pid)
+        worker_cpu = sum(cpu_seconds(each.pid) for each in workers) - sum(cpu_before)
+        sandbox_cpu = cpu_seconds(SANDBOX_PID[0]) - sandbox_before
+        CPU_PER_TASK.append((worker_cpu / n * 1000, sandbox_cpu / n * 1000))
     finally:
-        worker.terminate()
-        worker.wait(30)
+        for each in workers:
+            each.terminate()
+            each.wait(30)
     errors = PersonalVerification.objects.filter(
         pk__in=queued, status=PersonalVerification.Status.ERROR
     ).count()
@@ -143,7 +168,7 @@ def run_once(n: int, pool: str, concurrency: int, env: dict[str, str]) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--configs", default="threads:32,threads:64,prefork:2")
+    parser.add_argument("--configs", default="prefork:2,threads:8x2,threads:16x2,threads:32")
     options = parser.parse_args()
     setup_django()
     from django.conf import settings
@@ -153,6 +178,7 @@ def main() -> None:
         env["DATABASE_URL"] = database_url(connection.settings_dict)
         env["SANDBOX_PROVIDER_SECRET"] = secrets.token_urlsafe(32)
         sandbox, url = start_sandbox(env)
+        SANDBOX_PID.append(sandbox.pid)
         env["SANDBOX_PROVIDER_URL"] = env["SANDBOX_PROVIDER_PUBLIC_URL"] = url
         env["VERIFICATION_PROVIDER"] = "verification.providers.sandbox.SandboxProvider"
         settings.SANDBOX_PROVIDER_URL = url
@@ -160,19 +186,23 @@ def main() -> None:
         rows = []
         try:
             for config in options.configs.split(","):
-                pool, concurrency = config.split(":")
-                n = options.n if pool != "prefork" else min(options.n, 50 * int(concurrency))
-                seconds, memory = run_once(n, pool, int(concurrency), env)
-                ideal = n * LATENCY_MS / 1000 / int(concurrency)
+                pool, size = config.split(":")
+                concurrency, _, count = size.partition("x")
+                processes = int(count or 1)
+                total = int(concurrency) * processes
+                n = options.n if total >= 8 else min(options.n, 50 * total)
+                seconds, memory = run_once(n, pool, int(concurrency), processes, env)
+                ideal = n * LATENCY_MS / 1000 / total
                 rows.append(
                     [
-                        f"{pool} × {concurrency}",
+                        f"{processes} × {pool} × {concurrency}",
                         str(n),
                         f"{ideal:.1f} s",
                         f"{seconds:.1f} s",
                         f"{ideal / seconds:.2f}×",
                         "met" if ideal / seconds >= 0.8 else "NOT met",
                         f"{memory:.0f} MiB",
+                        f"{CPU_PER_TASK[-1][0]:.1f} / {CPU_PER_TASK[-1][1]:.1f} ms",
                     ]
                 )
             facts = machine()
@@ -185,7 +215,16 @@ def main() -> None:
         "N × 0.2 s ÷ concurrency; the figure is ideal ÷ measured (bar: ≥ 0.8×). Memory: the "
         "worker's resident set (all its processes) after the run.",
         rows,
-        ["pool × concurrency", "N", "ideal", "measured", "× ideal", "bar", "worker memory"],
+        [
+            "workers × pool × concurrency",
+            "N",
+            "ideal",
+            "measured",
+            "× ideal",
+            "bar",
+            "memory per worker",
+            "CPU per verification (worker / sandbox)",
+        ],
         facts=facts,
     )
 

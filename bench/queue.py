@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import timedelta
+from functools import partial
 
 from bench.common import bench_database, machine, record, setup_django, timed
 
@@ -136,7 +137,7 @@ def main() -> None:
                 sql, params = queryset.query.sql_with_params()
                 if label == "result count (capped)":  # what the paginator runs
                     sql = "SELECT count(*) FROM (" + sql + ") AS capped"  # noqa: S608 - wraps Django's own SQL
-                seconds = timed(lambda s=sql, p=params: run(cursor, s, p), repeat=options.repeat)
+                seconds = timed(partial(run, cursor, sql, params), repeat=options.repeat)
                 cursor.execute("EXPLAIN " + sql, params)
                 plan = "\n".join(row[0] for row in cursor.fetchall())
                 sequential = "Seq Scan" in plan

@@ -276,7 +276,7 @@ def run_tests(pytest_args: list[str]) -> int:
     return 0
 
 
-BENCHMARKS = ("queue", "constraints", "pipeline", "web")
+BENCHMARKS = ("queue", "constraints", "pipeline")
 
 
 @contextlib.contextmanager
@@ -308,7 +308,7 @@ def run_bench(name: str, args: list[str]) -> int:
         say(f"unknown benchmark {name!r}; choose one of: {', '.join(BENCHMARKS)}")
         return 2
     env = os.environ.copy()
-    env["DJANGO_SETTINGS_MODULE"] = "realname.settings.test"
+    env["DJANGO_SETTINGS_MODULE"] = "realname.settings.bench"
     run_id = uuid.uuid4().hex[:8]
     env["REALNAME_TEST_RUN_ID"] = f"bench-{run_id}"
     env["CELERY_TASK_DEFAULT_QUEUE"] = f"realname-bench-{run_id}"
