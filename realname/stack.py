@@ -276,7 +276,7 @@ def run_tests(pytest_args: list[str]) -> int:
     return 0
 
 
-BENCHMARKS = ("queue", "constraints", "pipeline")
+BENCHMARKS = ("queue", "constraints", "pipeline", "web")
 
 
 @contextlib.contextmanager
