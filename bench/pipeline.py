@@ -41,7 +41,7 @@ def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     from realname.embedded import free_port
 
     port = free_port()
-    env["SANDBOX_PROVIDER_LATENCY_MS"] = str(LATENCY_MS)
+    env.setdefault("SANDBOX_PROVIDER_LATENCY_MS", str(LATENCY_MS))
     process = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
         [sys.executable, "manage.py", "run_sandbox_provider", "--port", str(port)],
         cwd=BASE_DIR,

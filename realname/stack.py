@@ -276,7 +276,7 @@ def run_tests(pytest_args: list[str]) -> int:
     return 0
 
 
-BENCHMARKS = ("queue", "constraints", "pipeline", "web")
+BENCHMARKS = ("queue", "constraints", "pipeline", "web", "profile")
 
 
 @contextlib.contextmanager
