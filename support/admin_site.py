@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -44,7 +44,11 @@ class SupportAdminSite(admin.AdminSite):
         """Reached when ``has_permission`` says no. Anonymous: allauth's log-in (the decorator).
         Not staff: 403 (the decorator). Staff without a second factor: set one up. Staff with
         one, in a session not confirmed with it: confirm it now."""
-        next_url = request.GET.get("next") or reverse("admin:index")
+        next_url = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("admin:index")
         if self.has_permission(request):
             return HttpResponseRedirect(next_url)
         if not is_mfa_enabled(request.user):

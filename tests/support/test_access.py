@@ -202,3 +202,13 @@ def test_the_owners_licence_link_does_not_serve_staff(support):
     desk = client.get(f"{detail_url(verification)}licence/")
     assert desk.status_code == 200 and desk["Content-Type"] == "image/png"
     assert desk["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+def test_the_admin_log_in_never_sends_staff_off_site(support):
+    client = desk_client(support)
+
+    response = client.get("/admin/login/", {"next": "https://evil.example/steal"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/login/", {"next": QUEUE})["Location"] == QUEUE
