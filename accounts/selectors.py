@@ -23,6 +23,7 @@ def legal_documents_current(slugs: Iterable[str]) -> list[LegalDocument]:
     wanted = list(slugs)
     current = (
         LegalDocument.objects.filter(slug__in=wanted, effective_at__lte=timezone.now())
+        .defer("body_zh_hans", "body_en")  # the texts are long and rarely shown from here
         .order_by("slug", "-version")
         .distinct("slug")
     )
