@@ -1,6 +1,6 @@
 """The support desk: the review queue (a database view over both kinds of verification), staff
 notes, and the audit log of everything staff do. The audit log and the notes are append-only:
-a database trigger refuses UPDATE, DELETE and TRUNCATE (migration 0001)."""
+a database trigger refuses UPDATE and DELETE (migration 0001); TRUNCATE is left to privileges."""
 
 from __future__ import annotations
 
@@ -9,13 +9,22 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enterprise.models import REASON_CHOICES
+from enterprise.models import REASON_CHOICES, EnterpriseVerification
 from realname.fields import EncryptedTextField
+from verification.models import PersonalVerification
 
 
 class Kind(models.TextChoices):
     PERSONAL = "personal", _("Personal")
     ENTERPRISE = "enterprise", _("Enterprise")
+
+
+Verification = PersonalVerification | EnterpriseVerification
+
+
+def kind_of(verification: Verification) -> str:
+    """The kind a verification is filed under in the queue, the notes and the audit log."""
+    return Kind.ENTERPRISE if isinstance(verification, EnterpriseVerification) else Kind.PERSONAL
 
 
 QUEUE_STATUSES = [

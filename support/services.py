@@ -17,17 +17,12 @@ from accounts.models import User
 from enterprise import services as enterprise_services
 from enterprise.models import EnterpriseVerification, ReviewReason
 from verification import services as verification_services
-from verification.models import AttemptReset, PersonalVerification
+from verification.models import AttemptReset
 
-from .models import AuditEntry, Kind, StaffNote
+from .models import AuditEntry, StaffNote, Verification, kind_of
 
 Action = AuditEntry.Action
-Verification = PersonalVerification | EnterpriseVerification
 REASON_MIN_LENGTH = 10
-
-
-def kind_of(verification: Verification) -> str:
-    return Kind.ENTERPRISE if isinstance(verification, EnterpriseVerification) else Kind.PERSONAL
 
 
 def _require(actor: User, permission: str) -> None:
