@@ -3,7 +3,7 @@
 #   ./dev.sh serve   run the whole service (database, worker, web) and print the URL
 #   ./dev.sh test    lint, type-check and run the full test suite
 # It finds Python 3.12+, installs uv if missing, syncs the locked dependencies into .venv, then
-# hands over to realname/stack.py.
+# hands over to devstack/stack.py.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -45,4 +45,4 @@ fi
 
 export UV_PYTHON="$PYTHON" UV_PYTHON_DOWNLOADS=never
 "$UV" sync --frozen --quiet
-exec .venv/bin/python -m realname.stack "$@"
+exec .venv/bin/python -m devstack.stack "$@"

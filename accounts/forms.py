@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from kernel.request import client_ip
+
 from .app_settings import app_settings
 from .models import LegalDocument
 from .phone import normalize_phone
@@ -63,10 +65,6 @@ def consent_field(document: LegalDocument) -> forms.BooleanField:
         label=format_html(str(_("I have read and accept the {}")), link),
         error_messages={"required": _("Please read and accept this document to continue.")},
     )
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return get_adapter(request).get_client_ip(request)
 
 
 class ConsentFormMixin(forms.Form):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from allauth.core.exceptions import RateLimited
 from django.http import HttpRequest, HttpResponse
 
-from realname.views import too_many_requests
+from kernel.views import too_many_requests
 
 
 class RateLimitedMiddleware:

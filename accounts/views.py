@@ -10,9 +10,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kernel.request import client_ip
+
 from . import legal
 from .app_settings import app_settings
-from .forms import ConsentForm, client_ip
+from .forms import ConsentForm
 from .models import ConsentRecord, LegalDocument, User
 from .selectors import consent_history, consent_missing, legal_document_current
 from .services import consent_accept, consent_withdraw

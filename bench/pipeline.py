@@ -38,7 +38,7 @@ def database_url(settings_dict: dict) -> str:
 
 
 def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    from realname.embedded import free_port
+    from devstack.embedded import free_port
 
     port = free_port()
     env.setdefault("SANDBOX_PROVIDER_LATENCY_MS", str(LATENCY_MS))

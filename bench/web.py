@@ -93,7 +93,7 @@ def main() -> None:
     from django.conf import settings
 
     from accounts.models import User
-    from realname.embedded import free_port
+    from devstack.embedded import free_port
     from tests.verification.conftest import details, make_member, resident_id
     from verification import services
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from realname.fields import EncryptedJSONField, EncryptedTextField
+from kernel.fields import EncryptedJSONField, EncryptedTextField
 from verification.providers.base import ReasonCode
 
 

@@ -20,7 +20,7 @@ from accounts.app_settings import app_settings as accounts_settings
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import user_lock
-from realname.queueing import send_after_commit
+from kernel.queueing import send_after_commit
 from verification.app_settings import app_settings as verification_settings
 from verification.models import PersonalVerification, VerificationEvent
 from verification.names import clean_company_name, clean_person_name

@@ -1,4 +1,4 @@
-"""Private storage of licence files: encrypted (realname.crypto) under PRIVATE_STORAGE_ROOT,
+"""Private storage of licence files: encrypted (kernel.crypto) under PRIVATE_STORAGE_ROOT,
 which no URL serves. Files are named by random ids; nothing personal is in a name. Each file's
 ciphertext is bound to its own name, so one company's file cannot be swapped in for another's."""
 
@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
-from realname.crypto import decrypt_bytes, encrypt_bytes, key_id_of, primary_key_id
+from kernel.crypto import decrypt_bytes, encrypt_bytes, key_id_of, primary_key_id
 
 PURPOSE = "enterprise.licence"
 

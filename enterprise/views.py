@@ -12,10 +12,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.app_settings import app_settings as accounts_settings
-from accounts.forms import client_ip
 from accounts.models import User
 from accounts.selectors import consent_missing
-from realname.ratelimit import rate_limit
+from kernel.ratelimit import rate_limit
+from kernel.request import client_ip
 from verification.app_settings import app_settings as verification_settings
 
 from . import services

@@ -15,4 +15,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler429 = "realname.views.too_many_requests"
+handler429 = "kernel.views.too_many_requests"

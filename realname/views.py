@@ -9,8 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import realname_required
-
-from . import health
+from kernel import health
 
 RECHARGE_AMOUNTS = (50, 100, 500)
 
@@ -49,8 +48,3 @@ def recharge(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Demonstration only: no payment was taken."))
         return HttpResponseRedirect(reverse("recharge"))
     return render(request, "recharge.html", {"amounts": RECHARGE_AMOUNTS})
-
-
-def too_many_requests(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Rate limits (SMS codes, log-ins) answer with a page that says what to do."""
-    return render(request, "429.html", status=429)

@@ -18,13 +18,13 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.forms import client_ip
 from accounts.models import User
 from accounts.phone import mask_phone
 from enterprise import services as enterprise_services
 from enterprise.guidance import guidance_for as enterprise_guidance
 from enterprise.models import EnterpriseVerification, ReviewReason
 from enterprise.views import licence_response
+from kernel.request import client_ip
 from verification.documents import mask_document_number, mask_name
 from verification.guidance import guidance_for as personal_guidance
 from verification.providers import provider_name

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprise.models import REASON_CHOICES, EnterpriseVerification
-from realname.fields import EncryptedTextField
+from kernel.fields import EncryptedTextField
 from verification.models import PersonalVerification
 
 

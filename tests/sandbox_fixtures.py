@@ -24,10 +24,10 @@ from wsgiref.types import WSGIApplication
 import httpx
 import pytest
 
-from verification.sandbox import signing
-from verification.sandbox.registry import CompanyRegistry, Registry
-from verification.sandbox.server import make_sandbox_server
-from verification.sandbox.service import SandboxConfig, SandboxService
+from sandbox import signing
+from sandbox.registry import CompanyRegistry, Registry
+from sandbox.server import make_sandbox_server
+from sandbox.service import SandboxConfig, SandboxService
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SANDBOX_PROVIDER_CLASS = "verification.providers.sandbox.SandboxProvider"

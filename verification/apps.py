@@ -8,6 +8,4 @@ class VerificationConfig(AppConfig):
     verbose_name = _("Personal verification")
 
     def ready(self) -> None:
-        from realname import checks  # noqa: F401 - registers the encryption key checks
-
-        from . import checks as verification_checks  # noqa: F401 - provider checks
+        from . import checks  # noqa: F401 - provider checks

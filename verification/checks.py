@@ -8,7 +8,9 @@ from typing import Any
 from django.core import checks
 from django.utils.module_loading import import_string
 
-from .app_settings import app_settings, sandbox_settings
+from sandbox.app_settings import sandbox_settings
+
+from .app_settings import app_settings
 from .providers.base import BaseProvider
 
 SANDBOX = "verification.providers.sandbox.SandboxProvider"

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from realname.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
+from kernel.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
 
 from .documents import DocumentType, mask_document_number
 from .providers.base import ReasonCode
@@ -39,7 +39,7 @@ class PersonalVerification(models.Model):
     document_type = models.CharField(
         _("document type"), max_length=40, choices=DocumentType.choices
     )
-    # Personal data, encrypted at rest (realname.fields); looked up only by the blind index.
+    # Personal data, encrypted at rest (kernel.fields); looked up only by the blind index.
     name = EncryptedTextField(_("name"))
     document_number = EncryptedTextField(_("document number"))
     document_number_hash = models.CharField(max_length=64, db_index=True, editable=False)

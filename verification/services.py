@@ -20,8 +20,8 @@ from accounts.app_settings import app_settings as accounts_settings
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import user_lock
-from realname.crypto import blind_index
-from realname.queueing import send_after_commit
+from kernel.crypto import blind_index
+from kernel.queueing import send_after_commit
 
 from .app_settings import app_settings
 from .documents import validate_document

@@ -24,11 +24,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.app_settings import app_settings as accounts_settings
-from accounts.forms import ConsentForm, client_ip
+from accounts.forms import ConsentForm
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import consent_accept
-from realname.ratelimit import rate_limit
+from kernel.ratelimit import rate_limit
+from kernel.request import client_ip
 
 from . import services
 from .app_settings import app_settings

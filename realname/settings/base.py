@@ -68,10 +68,12 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_celery_results",
+    "kernel",
     "accounts",
     "verification",
     "enterprise",
     "support",
+    "sandbox",  # the local vendor: only its management command; it never touches our database
 ]
 
 MIDDLEWARE = [
@@ -223,7 +225,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request publishing to a broker that is down gives up within about a second and leaves
-# the work to the sweeper (realname.queueing) instead of hanging the person's page.
+# the work to the sweeper (kernel.queueing) instead of hanging the person's page.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
@@ -233,7 +235,6 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="realname")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_IMPORTS = ["realname.tasks"]
 # The sweeper re-enqueues verifications that a lost broker message left waiting.
 CELERY_BEAT_SCHEDULE = {
     "verification-sweep": {"task": "verification.sweep", "schedule": 60.0},
@@ -250,7 +251,7 @@ def logging_config(log_format: str, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"mask_personal_data": {"()": "realname.logging.PersonalDataFilter"}},
+        "filters": {"mask_personal_data": {"()": "kernel.logging.PersonalDataFilter"}},
         "formatters": {
             "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
             "json": {

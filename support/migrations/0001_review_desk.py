@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import realname.fields
+import kernel.fields
 from django.conf import settings
 from django.db import migrations, models
 
@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('personal', 'Personal'), ('enterprise', 'Enterprise')], max_length=16)),
                 ('verification_id', models.BigIntegerField()),
-                ('text', realname.fields.EncryptedTextField(verbose_name='note')),
+                ('text', kernel.fields.EncryptedTextField(verbose_name='note')),
                 ('at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],

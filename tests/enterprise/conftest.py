@@ -6,7 +6,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
-# The sandbox's built-in demo company registry (verification/sandbox/README.md).
+# The sandbox's built-in demo company registry (sandbox/README.md).
 DEMO_COMPANY: dict[str, Any] = {
     "company_name": "沙箱演示科技有限公司",
     "credit_code": "91110108MA0000901G",

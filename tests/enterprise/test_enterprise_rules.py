@@ -23,7 +23,7 @@ from PIL import Image
 from enterprise import services
 from enterprise.models import EnterpriseVerification, LicenceAccess, ReviewReason
 from enterprise.storage import licence_read, private_storage
-from realname.crypto import DecryptionError, key_id_of
+from kernel.crypto import DecryptionError, key_id_of
 from tests.enterprise.conftest import DEMO_COMPANY, licence_png, licence_upload
 from tests.verification.conftest import make_member
 from verification.providers.base import CheckResult, ReasonCode

@@ -2,8 +2,8 @@
 
 import pytest
 
+from devstack.embedded import free_port
 from realname.celery import app as celery_app
-from realname.embedded import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
-from realname.logging import PersonalDataFilter, mask_personal_data
+from kernel.logging import PersonalDataFilter, mask_personal_data
 from realname.settings.base import logging_config
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from realname.embedded import EmbeddedPostgres, free_port
+from devstack.embedded import EmbeddedPostgres, free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_serve_runs_the_whole_service_and_stops_cleanly(workdir):
     log_path = workdir / "serve.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "realname.stack", "serve", "--port", str(port)],
+            [sys.executable, "-m", "devstack.stack", "serve", "--port", str(port)],
             cwd=BASE_DIR,
             env=env,
             stdout=log,

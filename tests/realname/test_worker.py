@@ -3,7 +3,7 @@
 import pytest
 from django_celery_results.models import TaskResult
 
-from realname.tasks import health_probe
+from kernel.tasks import health_probe
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

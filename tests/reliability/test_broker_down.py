@@ -52,7 +52,7 @@ def test_a_submission_during_a_broker_outage_is_kept_and_sent_later(
     user = make_member()
     client.force_login(user)
 
-    with caplog.at_level(logging.WARNING, logger="realname.queueing"):
+    with caplog.at_level(logging.WARNING, logger="kernel.queueing"):
         response = client.post(
             "/verification/personal/",
             {k: DEMO[k] for k in ("name", "document_type", "document_number")},

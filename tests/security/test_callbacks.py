@@ -10,11 +10,11 @@ import time
 
 import pytest
 
+from sandbox import signing
 from tests.verification.conftest import details, make_member
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers import get_provider
-from verification.sandbox import signing
 
 pytestmark = pytest.mark.django_db
 URL = "/verification/provider/notify/"

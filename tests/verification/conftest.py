@@ -15,7 +15,7 @@ from accounts.services import consent_accept
 
 _phones = itertools.count(13700000000)
 
-# The sandbox's built-in demo registry (verification/sandbox/README.md).
+# The sandbox's built-in demo registry (sandbox/README.md).
 DEMO: dict[str, Any] = {
     "name": "测试甲",
     "document_type": "cn_resident_id",

@@ -18,8 +18,8 @@ from django.db import connection, models
 from django.test import override_settings
 from django.test.utils import isolate_apps
 
-from realname import checks as key_checks
-from realname.crypto import (
+from kernel import checks as key_checks
+from kernel.crypto import (
     DecryptionError,
     KeyConfigurationError,
     blind_index,
@@ -30,13 +30,13 @@ from realname.crypto import (
     key_id_of,
     primary_key_id,
 )
-from realname.fields import (
+from kernel.fields import (
     EncryptedDateField,
     EncryptedJSONField,
     EncryptedTextField,
     encrypted_fields,
 )
-from verification.management.commands.reencrypt_personal_data import Command as ReencryptCommand
+from kernel.management.commands.reencrypt_personal_data import Command as ReencryptCommand
 
 PURPOSE = "verification.PersonalVerification.name"
 NAME = "张三丰"
@@ -310,13 +310,13 @@ def test_fields_deconstruct_for_migrations(record_model):
     assert field.purpose == "verification.CryptoTestRecord.name"
     assert (name, path, args, kwargs) == (
         "name",
-        "realname.fields.EncryptedTextField",
+        "kernel.fields.EncryptedTextField",
         [],
         {"null": True},
     )
     pinned = EncryptedDateField(purpose="verification.Old.birth_date", null=True)
     _, path, _, kwargs = pinned.deconstruct()
-    assert path == "realname.fields.EncryptedDateField"
+    assert path == "kernel.fields.EncryptedDateField"
     assert (
         EncryptedDateField(**kwargs).deconstruct()[3]
         == kwargs

@@ -15,6 +15,8 @@ import httpx
 import pytest
 from stdnum.cn import uscc
 
+from sandbox import signing
+from sandbox.registry import DEMO_COMPANY_REGISTRY
 from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, serve_in_thread
 from verification.providers import get_provider
 from verification.providers.base import (
@@ -26,8 +28,6 @@ from verification.providers.base import (
     ReasonCode,
 )
 from verification.providers.sandbox import SandboxProvider
-from verification.sandbox import signing
-from verification.sandbox.registry import DEMO_COMPANY_REGISTRY
 
 from .provider_contract import (
     RETURN_URL,
@@ -40,14 +40,14 @@ from .provider_contract import (
     running_notification_receiver,
 )
 
-# From the demo registry (verification/sandbox/README.md).
+# From the demo registry (sandbox/README.md).
 KNOWN = Identity("测试甲", "cn_resident_id", "110101199003079016", date(1990, 3, 7))
 # A valid check digit, but nobody in the demo registry holds it.
 UNKNOWN = Identity("测试甲", "cn_resident_id", "110101199001019992", date(1990, 1, 1))
 
 
 def demo_companies() -> list[Company]:
-    """The sandbox's demo company registry (verification/sandbox/README.md)."""
+    """The sandbox's demo company registry (sandbox/README.md)."""
     with DEMO_COMPANY_REGISTRY.open(encoding="utf-8") as handle:
         return [
             Company(row["company_name"], row["credit_code"], row["legal_representative"])

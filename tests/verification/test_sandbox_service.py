@@ -1,7 +1,7 @@
 """The sandbox identity provider service, over HTTP, as a vendor's integrator would test it.
 
 Requests are signed here from the README's description, independently of our client's code, so
-a mistake shared by both sides of ``verification.sandbox.signing`` would still show."""
+a mistake shared by both sides of ``sandbox.signing`` would still show."""
 
 from __future__ import annotations
 
@@ -23,9 +23,8 @@ from django.core.management import CommandError, call_command
 from stdnum.cn import uscc
 from stdnum.iso7064 import mod_11_2
 
-from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, running_sandbox_in_process
-from verification.sandbox.faults import Faults, InvalidRequest
-from verification.sandbox.registry import (
+from sandbox.faults import Faults, InvalidRequest
+from sandbox.registry import (
     DEMO_COMPANY_REGISTRY,
     DEMO_REGISTRY,
     DOCUMENT_TYPES,
@@ -33,6 +32,7 @@ from verification.sandbox.registry import (
     Registry,
     RegistryError,
 )
+from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, running_sandbox_in_process
 
 from .provider_contract import running_notification_receiver
 

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 from django.core.cache import cache
 
-from verification.sandbox import signing
+from sandbox import signing
+from sandbox.app_settings import sandbox_settings
 
-from ..app_settings import sandbox_settings
 from .base import (
     BaseProvider,
     CheckResult,

@@ -28,7 +28,7 @@ from . import pages, signing
 from .faults import Faults, InvalidRequest
 from .registry import DOCUMENT_TYPES, CompanyRegistry, Registry
 
-logger = logging.getLogger("verification.sandbox")
+logger = logging.getLogger("sandbox")
 
 SESSION_TTL_SECONDS = 15 * 60
 # Stored answers (for idempotency) and finished sessions are forgotten after a day.

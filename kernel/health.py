@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from celery import current_app as celery_app
 from django.conf import settings
 from django.db import connection
-
-from .celery import app as celery_app
 
 
 def check_database() -> tuple[bool, str]:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-from accounts.forms import client_ip
+from .request import client_ip
 
 DEFAULT_RATE_LIMITS = {
     # Form submissions that start a verification (valid or not): generous for a person

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import WSGIApplication
 
-logger = logging.getLogger("verification.sandbox")
+logger = logging.getLogger("sandbox")
 
 
 class QuietRequestHandler(WSGIRequestHandler):

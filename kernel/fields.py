@@ -1,4 +1,4 @@
-"""Model fields that keep personal data encrypted at rest (see :mod:`realname.crypto`).
+"""Model fields that keep personal data encrypted at rest (see :mod:`kernel.crypto`).
 
 Each value is encrypted in ``get_prep_value`` (so ``save()``, ``bulk_create``, ``bulk_update`` and
 ``QuerySet.update(field=value)`` all encrypt) and decrypted in ``from_db_value``; ``None`` stays
@@ -7,7 +7,7 @@ renaming a model or field would make existing values unreadable, so pass the old
 explicitly (``purpose="verification.Old.name"``) when renaming.
 
 Ciphertexts are randomised, so the database cannot compare them: the only lookup allowed is
-``isnull`` (and ``=None``). To find a record by a value, store a :func:`realname.crypto.blind_index`
+``isnull`` (and ``=None``). To find a record by a value, store a :func:`kernel.crypto.blind_index`
 next to it and filter on that. Ordering by these columns is meaningless. A query expression given
 to ``update()`` (``F()``, ``Value()``) is written as it is, unencrypted: pass plain values.
 """

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
 from django.db.models.functions import Cast
 
-from realname.crypto import (
+from kernel.crypto import (
     TEXT_VERSION,
     DecryptionError,
     KeyConfigurationError,
@@ -22,7 +22,7 @@ from realname.crypto import (
     encrypt_str,
     primary_key_id,
 )
-from realname.fields import EncryptedFieldMixin, encrypted_fields
+from kernel.fields import EncryptedFieldMixin, encrypted_fields
 
 STORED = "stored_ciphertext"
 

@@ -10,11 +10,11 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from verification.app_settings import sandbox_settings
-from verification.sandbox.faults import Faults, InvalidRequest
-from verification.sandbox.registry import CompanyRegistry, Registry, RegistryError
-from verification.sandbox.server import make_sandbox_server
-from verification.sandbox.service import SandboxConfig, SandboxService
+from sandbox.app_settings import sandbox_settings
+from sandbox.faults import Faults, InvalidRequest
+from sandbox.registry import CompanyRegistry, Registry, RegistryError
+from sandbox.server import make_sandbox_server
+from sandbox.service import SandboxConfig, SandboxService
 
 
 def _stop(signum: int, frame: object) -> NoReturn:
@@ -108,7 +108,7 @@ class Command(BaseCommand):
             or _configured("PUBLIC_URL", explicit_public_url)
             or f"http://{browser_host}:{bound_port}",
         )
-        logging.getLogger("verification.sandbox").setLevel(logging.INFO)
+        logging.getLogger("sandbox").setLevel(logging.INFO)
         # Outside the main thread (a test calling the command) Ctrl-C has to do.
         with contextlib.suppress(ValueError):
             signal.signal(signal.SIGTERM, _stop)

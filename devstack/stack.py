@@ -87,7 +87,7 @@ def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
     registry = env.get("SANDBOX_PROVIDER_REGISTRY") or "the built-in demo registry"
     say(
         f"identity provider: sandbox on {env['SANDBOX_PROVIDER_URL']} answering from {registry} "
-        "(demo identities: verification/sandbox/README.md)"
+        "(demo identities: sandbox/README.md)"
     )
     return subprocess.Popen(
         [
@@ -225,11 +225,14 @@ def run_tests(pytest_args: list[str]) -> int:
             "bandit",
             "--quiet",
             "--recursive",
+            "kernel",
             "accounts",
             "verification",
             "enterprise",
             "support",
             "realname",
+            "sandbox",
+            "devstack",
             "--exclude",
             "*/migrations/*",
             "--severity-level",
