@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from .app_settings import app_settings
+from .identity import identity_verified
 from .models import User
 from .selectors import consent_missing
 
@@ -26,8 +27,6 @@ def realname_gate(request: HttpRequest) -> HttpResponse | None:
         return redirect_to_login(path)
     if consent_missing(user=user, slugs=app_settings.VERIFICATION_DOCUMENTS):
         return HttpResponseRedirect(f"{reverse('accounts:consent')}?{urlencode({'next': path})}")
-    from verification.selectors import identity_verified
-
     if not identity_verified(user=user):
         return HttpResponseRedirect(
             f"{reverse('verification:overview')}?{urlencode({'next': path})}"

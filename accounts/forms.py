@@ -8,14 +8,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kernel.request import client_ip
 
 from .app_settings import app_settings
-from .models import LegalDocument
+from .consent import ConsentFormMixin
 from .phone import normalize_phone
 from .selectors import legal_documents_current
 from .services import consent_accept
@@ -51,34 +49,6 @@ class PhoneFormField(forms.CharField):
         if value:
             value = get_adapter().clean_phone(normalize_phone(value))
         return value
-
-
-def consent_field(document: LegalDocument) -> forms.BooleanField:
-    """One unticked checkbox for one document, its label linking to the text."""
-    link = format_html(
-        '<a href="{}" target="_blank" rel="noopener">{}</a>',
-        reverse("accounts:legal_document", args=[document.slug]),
-        document.title,
-    )
-    return forms.BooleanField(
-        required=True,
-        label=format_html(str(_("I have read and accept the {}")), link),
-        error_messages={"required": _("Please read and accept this document to continue.")},
-    )
-
-
-class ConsentFormMixin(forms.Form):
-    """Adds a ``consent_<slug>`` checkbox for each document in ``consent_documents``."""
-
-    consent_documents: list[LegalDocument]
-
-    def add_consent_fields(self, documents: list[LegalDocument]) -> None:
-        self.consent_documents = documents
-        for document in documents:
-            self.fields[f"consent_{document.slug}"] = consent_field(document)
-
-    def consent_fields(self) -> list[forms.BoundField]:
-        return [self[f"consent_{document.slug}"] for document in self.consent_documents]
 
 
 class PhoneSignupForm(ConsentFormMixin, SignupForm):
@@ -126,9 +96,3 @@ class PhoneLoginForm(LoginForm):
         password = self.fields["password"]
         password.required = False
         password.help_text = _("Optional. Leave it empty and we will text you a log-in code.")
-
-
-class ConsentForm(ConsentFormMixin, forms.Form):
-    def __init__(self, *args: Any, documents: list[LegalDocument], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.add_consent_fields(documents)

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 
 from .phone import normalize_phone
 
-if TYPE_CHECKING:
-    from .models import User
 
+class UserManager[UserT: AbstractBaseUser](BaseUserManager[UserT]):
+    """Users are created by mobile number; the model is generic so this module need not import
+    the model that uses it."""
 
-class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create_user(self, phone: str | None, password: str | None, **extra: Any) -> User:
+    def _create_user(self, phone: str | None, password: str | None, **extra: Any) -> UserT:
         email = self.normalize_email(extra.pop("email", "") or "")
         user = self.model(phone=normalize_phone(phone) if phone else None, email=email, **extra)
         if password:
@@ -26,14 +26,14 @@ class UserManager(BaseUserManager["User"]):
 
     def create_user(
         self, phone: str | None = None, password: str | None = None, **extra: Any
-    ) -> User:
+    ) -> UserT:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(phone, password, **extra)
 
     def create_superuser(
         self, phone: str | None = None, password: str | None = None, **extra: Any
-    ) -> User:
+    ) -> UserT:
         extra["is_staff"] = True
         extra["is_superuser"] = True
         return self._create_user(phone, password, **extra)

@@ -14,7 +14,8 @@ from kernel.request import client_ip
 
 from . import legal
 from .app_settings import app_settings
-from .forms import ConsentForm
+from .consent import ConsentForm
+from .identity import identity_kind
 from .models import ConsentRecord, LegalDocument, User
 from .selectors import consent_history, consent_missing, legal_document_current
 from .services import consent_accept, consent_withdraw
@@ -120,8 +121,6 @@ def consent_face_withdraw(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def profile(request: HttpRequest) -> HttpResponse:
-    from verification.selectors import identity_kind
-
     user = _user(request)
     face_missing = bool(consent_missing(user=user, slugs=(app_settings.FACE_DOCUMENT,)))
     return render(

@@ -124,3 +124,15 @@ def record(
         )
     with RESULTS.open("a", encoding="utf-8") as results:
         results.write(text + "\n")
+
+
+def hold_queue(into: list[int] | None = None) -> None:
+    """For benchmarks without a broker, or that send the work themselves: personal verification
+    services queue nothing (or append the verification's id to ``into``)."""
+    from verification import services
+
+    def enqueue(task_name: str, verification_id: int) -> None:
+        if into is not None:
+            into.append(verification_id)
+
+    services.personal.enqueue = enqueue  # type: ignore[method-assign]

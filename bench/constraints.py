@@ -15,7 +15,7 @@ import argparse
 import threading
 import time
 
-from bench.common import bench_database, machine, record, setup_django
+from bench.common import bench_database, hold_queue, machine, record, setup_django
 
 COLUMNS = (
     "public_id, user_id, phone, document_type, name, document_number, document_number_hash, "
@@ -61,7 +61,7 @@ def race(claims: int, threads: int) -> tuple[list[str], float]:
     from tests.verification.conftest import details, make_member
     from verification import services
 
-    services._enqueue = lambda task_name, verification_id: None  # no broker in this benchmark
+    hold_queue()  # no broker in this benchmark
     users = [make_member() for _ in range(claims)]
     contested = str(users[0].phone)
     outcomes: list[str] = []

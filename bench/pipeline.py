@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import bench_database, machine, record, setup_django
+from bench.common import bench_database, hold_queue, machine, record, setup_django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LATENCY_MS = 200
@@ -132,7 +132,7 @@ def run_once(
     from verification.models import PersonalVerification
 
     queued: list[int] = []
-    services._enqueue = lambda task_name, verification_id: queued.append(verification_id)
+    hold_queue(into=queued)
     for _ in range(n):
         services.verification_submit(user=make_member(), **DEMO)
     workers = [start_worker(env, pool, concurrency) for _ in range(processes)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyinstrument import Profiler
 
-from bench.common import bench_database, setup_django
+from bench.common import bench_database, hold_queue, setup_django
 
 PROFILES = Path(__file__).resolve().parent / "profiles"
 
@@ -35,7 +35,7 @@ def main() -> None:
     from verification import services, tasks
 
     with bench_database("profile") as connection:
-        services._enqueue = lambda task_name, verification_id: None
+        hold_queue()
         user = make_member(face=True)
         verification = services.verification_submit(user=user, **details())
         client = Client()
@@ -58,7 +58,7 @@ def main() -> None:
             settings.SANDBOX_PROVIDER_URL = sandbox_url
             settings.SANDBOX_PROVIDER_SECRET = env["SANDBOX_PROVIDER_SECRET"]
             ids: list[int] = []
-            services._enqueue = lambda task_name, verification_id: ids.append(verification_id)
+            hold_queue(into=ids)
             for _ in range(110):
                 services.verification_submit(user=make_member(), **DEMO)
             for verification_id in ids[:10]:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import bench_database, machine, record, setup_django
+from bench.common import bench_database, hold_queue, machine, record, setup_django
 from bench.pipeline import database_url, rss_mib
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -97,7 +97,7 @@ def main() -> None:
     from tests.verification.conftest import details, make_member, resident_id
     from verification import services
 
-    services._enqueue = lambda task_name, verification_id: None  # no worker in this benchmark
+    hold_queue()  # no worker in this benchmark
     with bench_database("web") as connection:
         reader = make_member(face=True)
         verification = services.verification_submit(user=reader, **details())

@@ -11,6 +11,30 @@ class EnterpriseConfig(AppConfig):
     name = "enterprise"
     verbose_name = _("Enterprise verification")
 
+    def ready(self) -> None:
+        from accounts.identity import IdentityKind, identity_kind_register
+        from verification.models import Kind
+
+        from .selectors import (
+            enterprise_active,
+            enterprise_verification_current,
+            enterprise_verified,
+        )
+
+        identity_kind_register(
+            IdentityKind(
+                name=Kind.ENTERPRISE,
+                verified=lambda user: enterprise_verified(user=user),
+                active=lambda user: enterprise_active(user=user),
+                current=lambda user: enterprise_verification_current(user=user),
+                refusal_code="verified_as_enterprise",
+                refusal=_(
+                    "This account is verified (or being verified) as an enterprise. An account "
+                    "verifies either as a person or as an enterprise."
+                ),
+            )
+        )
+
     # The reencrypt_personal_data command asks every app config with these methods for its
     # encrypted files, so key rotation covers files as well as database columns.
     def encrypted_files(self) -> Iterator[str]:

@@ -7,14 +7,13 @@ unique: one company may verify several accounts."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kernel.fields import EncryptedJSONField, EncryptedTextField
+from kernel.fields import EncryptedTextField
+from verification.models import Kind, VerificationBase
 from verification.providers.base import ReasonCode
 
 
@@ -32,7 +31,9 @@ REASON_CHOICES = [(code.value, code.value) for code in ReasonCode] + [
 ]
 
 
-class EnterpriseVerification(models.Model):
+class EnterpriseVerification(VerificationBase):
+    kind = Kind.ENTERPRISE
+
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Submitted")  # saved; the registry check is queued
         PENDING_REVIEW = "pending_review", _("Pending review")  # registry check passed
@@ -42,12 +43,11 @@ class EnterpriseVerification(models.Model):
 
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.PENDING_REVIEW, Status.APPROVED)
     OPEN_STATUSES = (Status.SUBMITTED, Status.PENDING_REVIEW)
+    PROVIDER_STATUSES = (Status.SUBMITTED,)
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enterprise_verifications"
     )
-    phone = models.CharField(_("mobile number"), max_length=16)
     # Company facts are public registry data; the legal representative's name is personal data.
     company_name = models.CharField(_("company name"), max_length=200)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, db_index=True)
@@ -63,9 +63,6 @@ class EnterpriseVerification(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED
     )
     reason_code = models.CharField(_("reason"), max_length=40, blank=True, choices=REASON_CHOICES)
-    result = EncryptedJSONField(_("result"), default=dict)
-    provider = models.CharField(_("provider"), max_length=40, blank=True, editable=False)
-    provider_failures = models.PositiveSmallIntegerField(default=0)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -74,11 +71,8 @@ class EnterpriseVerification(models.Model):
         related_name="+",
     )
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("enterprise verification")
@@ -151,8 +145,9 @@ class EnterpriseVerification(models.Model):
         return f"{self.company_name} ({self.credit_code[:4]}…{self.credit_code[-4:]})"
 
     @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
+    def step(self) -> str:
+        """The registry check while it runs, else the status."""
+        return "registry_check" if self.status == self.Status.SUBMITTED else str(self.status)
 
 
 class LicenceAccess(models.Model):

@@ -24,7 +24,7 @@ from .forms import EnterpriseVerificationForm
 from .guidance import guidance_for
 from .licence import watermark
 from .models import EnterpriseVerification
-from .selectors import enterprise_verification_current
+from .selectors import enterprise_attempts_today, enterprise_verification_current
 from .storage import licence_read
 
 WATERMARK = "仅供实名认证使用 · For real-name verification only"
@@ -86,8 +86,8 @@ def status(request: HttpRequest, public_id: str) -> HttpResponse:
     ).first()
     if verification is None:
         raise Http404
-    attempts_left = verification_settings.MAX_ATTEMPTS_PER_DAY - len(
-        services._attempts(verification.user)
+    attempts_left = verification_settings.MAX_ATTEMPTS_PER_DAY - enterprise_attempts_today(
+        user=verification.user
     )
     return render(
         request,

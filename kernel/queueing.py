@@ -9,28 +9,31 @@ from __future__ import annotations
 
 import logging
 
-from celery import Task
+from celery import current_app
 from django.db import transaction
 from kombu.exceptions import KombuError
 
 logger = logging.getLogger(__name__)
 
 
-def send_after_commit(task: Task, record_id: int) -> None:
-    """Queue ``task(record_id)`` once the surrounding transaction commits (never before: a
-    worker must find the row), or right away outside one."""
-    transaction.on_commit(lambda: send_now(task, record_id))
+def send_after_commit(task_name: str, record_id: int) -> None:
+    """Queue the task registered as ``task_name`` with ``record_id`` once the surrounding
+    transaction commits (never before: a worker must find the row), or right away outside one.
+
+    By name, as Celery routes it: the code that queues work need not import the tasks module,
+    which imports it in turn."""
+    transaction.on_commit(lambda: send_now(task_name, record_id))
 
 
-def send_now(task: Task, record_id: int) -> bool:
+def send_now(task_name: str, record_id: int) -> bool:
     """Publish; False (and a warning, without personal data) when the broker refused."""
     try:
-        task.delay(record_id)
+        current_app.send_task(task_name, args=(record_id,))
     except (KombuError, OSError) as exc:
         logger.warning(
             "broker unavailable (%s): %s for record %s waits for the sweeper",
             type(exc).__name__,
-            task.name,
+            task_name,
             record_id,
         )
         return False

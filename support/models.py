@@ -11,20 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprise.models import REASON_CHOICES, EnterpriseVerification
 from kernel.fields import EncryptedTextField
-from verification.models import PersonalVerification
-
-
-class Kind(models.TextChoices):
-    PERSONAL = "personal", _("Personal")
-    ENTERPRISE = "enterprise", _("Enterprise")
-
+from verification.models import Kind, PersonalVerification
 
 Verification = PersonalVerification | EnterpriseVerification
 
 
 def kind_of(verification: Verification) -> str:
     """The kind a verification is filed under in the queue, the notes and the audit log."""
-    return Kind.ENTERPRISE if isinstance(verification, EnterpriseVerification) else Kind.PERSONAL
+    return verification.kind
 
 
 QUEUE_STATUSES = [

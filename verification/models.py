@@ -7,6 +7,7 @@ document is deliberately not unique: one person may verify several accounts."""
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -19,7 +20,60 @@ from .documents import DocumentType, mask_document_number
 from .providers.base import ReasonCode
 
 
-class PersonalVerification(models.Model):
+class Kind(models.TextChoices):
+    """The kinds of verification: the one vocabulary of the timeline, the support queue, staff
+    notes and the audit log. Each kind's app registers it in ``accounts.identity``."""
+
+    PERSONAL = "personal", _("Personal")
+    ENTERPRISE = "enterprise", _("Enterprise")
+
+
+class VerificationBase(models.Model):
+    """What every kind of verification has: the lifecycle (``verification.lifecycle``) reads and
+    writes these. A kind adds its owner (``user``), its ``status`` and ``reason_code`` fields,
+    its details and its steps' times."""
+
+    kind: ClassVar[str]
+    # Statuses that hold the account's one verification of this kind (the partial unique
+    # constraints), those still moving, and those a provider call is still to answer.
+    ACTIVE_STATUSES: ClassVar[tuple[str, ...]]
+    OPEN_STATUSES: ClassVar[tuple[str, ...]]
+    PROVIDER_STATUSES: ClassVar[tuple[str, ...]]
+    SUBMITTED: ClassVar[str] = "submitted"
+    ERROR: ClassVar[str] = "error"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The account's verified mobile number when the verification was submitted, in E.164.
+    phone = models.CharField(_("mobile number"), max_length=16)
+    # Provider references and step times, encrypted: {"<step>": {...}, "error": {...}}.
+    result = EncryptedJSONField(_("result"), default=dict)
+    provider = models.CharField(_("provider"), max_length=40, blank=True, editable=False)
+    provider_failures = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    # Declared by each kind (with its own choices and reverse names).
+    user_id: int
+    status: str
+    reason_code: str
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def step(self) -> str:
+        """Where the verification stands, for its timeline and the sweeper."""
+        return str(self.status)
+
+
+class PersonalVerification(VerificationBase):
+    kind = Kind.PERSONAL
+
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Submitted")  # saved; the identity check is queued
         IN_PROGRESS = "in_progress", _("In progress")  # identity confirmed; face step next
@@ -28,14 +82,11 @@ class PersonalVerification(models.Model):
         ERROR = "error", _("Needs attention")  # the provider kept failing; support can retry
 
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS, Status.PASSED)
-    OPEN_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS)
+    OPEN_STATUSES = PROVIDER_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS)
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="personal_verifications"
     )
-    # The account's verified mobile number when the verification was submitted, in E.164.
-    phone = models.CharField(_("mobile number"), max_length=16)
     document_type = models.CharField(
         _("document type"), max_length=40, choices=DocumentType.choices
     )
@@ -51,25 +102,18 @@ class PersonalVerification(models.Model):
     reason_code = models.CharField(
         _("reason"), max_length=32, blank=True, choices=[(c.value, c.value) for c in ReasonCode]
     )
-    # Provider references and step times, encrypted: {"identity": {...}, "liveness": {...}}.
-    result = EncryptedJSONField(_("result"), default=dict)
     liveness_ref = models.CharField(max_length=128, blank=True, db_index=True)
     liveness_url = models.URLField(max_length=1000, blank=True)
     # Where the provider sends the person back, and where it posts its notification.
     return_url = models.URLField(max_length=1000, blank=True)
     notify_url = models.URLField(max_length=1000, blank=True)
-    provider = models.CharField(_("provider"), max_length=40, blank=True, editable=False)
-    provider_failures = models.PositiveSmallIntegerField(default=0)
     # Face sessions started after the first one (a retry after the provider lost the session);
     # part of the idempotency key, so a new session is a new request at the provider.
     liveness_restarts = models.PositiveSmallIntegerField(default=0)
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
     identity_checked_at = models.DateTimeField(null=True, blank=True)
     face_requested_at = models.DateTimeField(null=True, blank=True)
     liveness_started_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("personal verification")
@@ -147,10 +191,6 @@ class PersonalVerification(models.Model):
         return f"{self.get_document_type_display()} {mask_document_number(self.document_number)}"
 
     @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
-
-    @property
     def step(self) -> str:
         """Where an open verification stands, for the status page and the sweeper."""
         if self.status == self.Status.SUBMITTED:
@@ -168,10 +208,6 @@ class VerificationEvent(models.Model):
     """One step in the life of a verification (personal or enterprise), for support staff's
     timeline: submitted, each provider call that failed, each result, errors, retries. Nothing
     personal: a step, a reason code, a count."""
-
-    class Kind(models.TextChoices):
-        PERSONAL = "personal", _("Personal")
-        ENTERPRISE = "enterprise", _("Enterprise")
 
     class Event(models.TextChoices):
         SUBMITTED = "submitted", _("Submitted")

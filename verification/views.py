@@ -24,7 +24,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.app_settings import app_settings as accounts_settings
-from accounts.forms import ConsentForm
+from accounts.consent import ConsentForm
+from accounts.identity import identity_current
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import consent_accept
@@ -35,7 +36,7 @@ from . import services
 from .app_settings import app_settings
 from .forms import PersonalVerificationForm
 from .guidance import guidance_for
-from .models import PersonalVerification
+from .models import Kind, PersonalVerification
 from .providers import get_provider
 from .providers.base import ProviderError
 from .selectors import (
@@ -80,17 +81,14 @@ def _status_url(verification: PersonalVerification) -> str:
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     """What real-name authentication is, the two kinds, and where this account stands."""
-    from enterprise.selectors import enterprise_verification_current
-
-    current = enterprise = None
+    current: dict[str, object] = {}
     if isinstance(request.user, User):
-        current = verification_current(user=request.user)
-        enterprise = enterprise_verification_current(user=request.user)
+        current = identity_current(user=request.user)
         _remember_next(request)
     return render(
         request,
         "verification/overview.html",
-        {"current": current, "enterprise": enterprise},
+        {"current": current.get(Kind.PERSONAL), "enterprise": current.get(Kind.ENTERPRISE)},
     )
 
 

@@ -56,7 +56,7 @@ def test_then_to_the_service_description_then_to_verification(client, member, mo
         == f"{reverse('verification:overview')}?{urlencode({'next': RECHARGE})}"
     )
 
-    monkeypatch.setattr("verification.selectors.identity_verified", lambda *, user: True)
+    monkeypatch.setattr("accounts.decorators.identity_verified", lambda *, user: True)
     response = client.get(RECHARGE, headers={"accept-language": "en"})
     assert response.status_code == 200
     assert "No payment is taken" in response.content.decode()

@@ -20,6 +20,7 @@ from django.test import override_settings
 from django.utils import translation
 from PIL import Image
 
+from accounts.identity import identity_kind
 from enterprise import services
 from enterprise.models import EnterpriseVerification, LicenceAccess, ReviewReason
 from enterprise.storage import licence_read, private_storage
@@ -27,7 +28,6 @@ from kernel.crypto import DecryptionError, key_id_of
 from tests.enterprise.conftest import DEMO_COMPANY, licence_png, licence_upload
 from tests.verification.conftest import make_member
 from verification.providers.base import CheckResult, ReasonCode
-from verification.selectors import identity_kind
 
 pytestmark = pytest.mark.django_db
 Status = EnterpriseVerification.Status
@@ -173,7 +173,7 @@ def test_check_constraints_keep_status_and_outcome_consistent(sql):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_of_one_number_leave_exactly_one(monkeypatch):
-    monkeypatch.setattr(services, "_enqueue", lambda verification_id: None)
+    monkeypatch.setattr(services.enterprise, "enqueue", lambda task_name, verification_id: None)
     users = [make_member() for _ in range(10)]
     contested_phone = str(users[0].phone)
     for user in users[1:]:  # as if each had held the number in turn
@@ -305,8 +305,8 @@ def test_person_and_enterprise_submitted_at_once_leave_one(monkeypatch):
     from tests.verification.conftest import details
     from verification import services as personal
 
-    monkeypatch.setattr(services, "_enqueue", lambda verification_id: None)
-    monkeypatch.setattr(personal, "_enqueue", lambda task_name, verification_id: None)
+    monkeypatch.setattr(services.enterprise, "enqueue", lambda task_name, verification_id: None)
+    monkeypatch.setattr(personal.personal, "enqueue", lambda task_name, verification_id: None)
     user = make_member()
     personal_saved, release = threading.Event(), threading.Event()
     outcomes: dict[str, str] = {}

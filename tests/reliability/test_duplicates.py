@@ -46,7 +46,7 @@ def test_a_late_answer_cannot_change_a_final_status(monkeypatch):
 
     from tests.verification.conftest import details
 
-    monkeypatch.setattr(services, "_enqueue", lambda task_name, verification_id: None)
+    monkeypatch.setattr(services.personal, "enqueue", lambda task_name, verification_id: None)
     with transaction.atomic():
         verification = services.verification_submit(user=make_member(face=True), **details())
     passed = CheckResult(passed=True, reason_code=ReasonCode.OK, provider_ref="r")

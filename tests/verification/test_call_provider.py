@@ -1,4 +1,4 @@
-"""The retry policy of every provider call (verification.tasks.call_provider), on its own: the
+"""The retry policy of every provider call (verification.lifecycle.call_provider), on its own: the
 cap on the stored failure count, and what happens to errors nobody planned for."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.core.checks import run_checks
 from django.db import OperationalError
 
 from verification.checks import check_sweeper_waits_for_retries
+from verification.lifecycle import call_provider
 from verification.providers.base import Company, Identity, ProviderTransientError, ReasonCode
-from verification.tasks import call_provider
 
 
 class FakeTask:

@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.identity import identity_verified
 from tests.verification.conftest import details, make_member, resident_id
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers.base import CheckResult, LivenessSession, ReasonCode
-from verification.selectors import identity_verified
 
 pytestmark = pytest.mark.django_db
 Status = PersonalVerification.Status
@@ -129,12 +129,13 @@ def test_a_number_that_verified_one_account_cannot_verify_another(member):
     other = make_member()
 
     with pytest.raises(ValidationError) as error:
-        services._verification_create(
+        services.personal.create(
             user=other,
             phone=member.phone,
             name="李四",
             document_type="cn_resident_id",
             document_number=resident_id(sequence="002"),
+            document_number_hash=services.document_number_hash(resident_id(sequence="002")),
             birth_date=timezone.localdate().replace(year=1990),
         )
     assert error.value.code == "phone_taken"
@@ -191,7 +192,7 @@ def test_check_constraints_keep_status_and_outcome_consistent(member, sql):
 def no_workers(monkeypatch):
     """Race tests are about the database alone: a worker of this test run (started by another
     test) must not process the winner meanwhile, failing it and freeing the number."""
-    monkeypatch.setattr(services, "_enqueue", lambda task_name, verification_id: None)
+    monkeypatch.setattr(services.personal, "enqueue", lambda task_name, verification_id: None)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -207,12 +208,13 @@ def test_concurrent_claims_of_one_number_leave_exactly_one(no_workers):
     def claim(user) -> None:
         try:
             barrier.wait()
-            services._verification_create(
+            services.personal.create(
                 user=user,
                 phone=contested_phone,
                 name="张三",
                 document_type="cn_resident_id",
                 document_number=resident_id(),
+                document_number_hash=services.document_number_hash(resident_id()),
                 birth_date=timezone.localdate().replace(year=1990),
             )
             outcome = "saved"

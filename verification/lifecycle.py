@@ -1,0 +1,418 @@
+"""One lifecycle for every kind of verification, written once.
+
+A verification is submitted under the account's lock, waits for provider calls made by Celery
+workers, records each answer idempotently, counts transient provider failures (retried with
+capped backoff), stops in ``error`` when retries run out, is resumed by support staff, and is
+re-sent by the sweeper if the broker lost its message. Personal and enterprise verification
+differ only in their fields, their states and their provider calls: each kind subclasses
+:class:`Lifecycle` with those, and its tasks use :class:`ProviderTask`.
+
+Services hand work to tasks by their registered Celery name, so this module and the services
+never import a tasks module: tasks import services, not the other way round."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+
+from celery import Task
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.app_settings import app_settings as accounts_settings
+from accounts.identity import identity_refuse_other_kinds
+from accounts.models import User
+from accounts.selectors import consent_missing
+from accounts.services import user_lock
+from kernel.queueing import send_after_commit
+
+from .app_settings import app_settings
+from .models import AttemptReset, VerificationBase, VerificationEvent
+from .providers import provider_name
+from .providers.base import (
+    CheckResult,
+    ProviderError,
+    ProviderPermanentError,
+    ProviderTransientError,
+    ReasonCode,
+)
+
+logger = logging.getLogger(__name__)
+Event = VerificationEvent.Event
+ATTEMPT_WINDOW = timedelta(hours=24)
+SWEEP_BATCH = 500
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def attempts_counted_since(*, user: User, now: datetime | None = None) -> datetime:
+    """The start of the window of attempts that count against the daily limit: 24 hours ago,
+    or support staff's latest reset of the user's counter if that is later."""
+    now = now or timezone.now()
+    since = now - ATTEMPT_WINDOW
+    reset = AttemptReset.objects.filter(user=user).order_by("-at").values_list("at", flat=True)
+    latest = reset.first()
+    return max(since, latest) if latest else since
+
+
+def attempts_in_window[V: VerificationBase](
+    model: type[V], *, user: User, now: datetime | None = None
+) -> QuerySet[V]:
+    """Attempts that count against the daily limit, oldest first: everything started in the
+    window except those stopped by our provider's trouble (status ``error``), which are not the
+    person's fault."""
+    return (
+        model._default_manager.filter(
+            user=user, created_at__gt=attempts_counted_since(user=user, now=now)
+        )
+        .exclude(status=model.ERROR)
+        .order_by("created_at")
+    )
+
+
+def attempts_today(
+    model: type[VerificationBase], *, user: User, now: datetime | None = None
+) -> int:
+    return attempts_in_window(model, user=user, now=now).count()
+
+
+def lockout_lifts_at(
+    model: type[VerificationBase], *, user: User, now: datetime | None = None
+) -> datetime | None:
+    """When the oldest attempt in the window leaves it, freeing one attempt."""
+    oldest = attempts_in_window(model, user=user, now=now).first()
+    return oldest.created_at + ATTEMPT_WINDOW if oldest else None
+
+
+def current_of[V: VerificationBase](model: type[V], *, user: User) -> V | None:
+    """The account's active verification of this kind, else its newest one."""
+    verifications = model._default_manager.filter(user=user).order_by("-created_at")
+    active = verifications.filter(status__in=model.ACTIVE_STATUSES).first()
+    return active or verifications.first()
+
+
+@dataclass(frozen=True)
+class Answer[V: VerificationBase]:
+    """One answer a kind waits for from its provider (an identity check, a face check, a
+    registry check): where it is kept, what the timeline calls it, whether a record still waits
+    for it (answers that come twice or late change nothing), and what it changes."""
+
+    entry: str  # key in the encrypted result document
+    event: str  # VerificationEvent.Event
+    waiting: Callable[[V], bool]
+    apply: Callable[[V, CheckResult, datetime], None]
+    # The failure count is per provider step: reset it when the answer ends a step that
+    # another provider step may follow; a face check's answer keeps it for support staff.
+    resets_failures: bool = True
+
+
+class Lifecycle[V: VerificationBase]:
+    """The shared steps; a kind supplies the class attributes and overrides :meth:`resume`."""
+
+    model: type[V]
+    # The partial unique constraints' names, mapped to (error code, what the person is told).
+    # ``own_constraint`` is the one-per-account rule: the more useful message when both break.
+    constraint_messages: ClassVar[Mapping[str, tuple[str, StrOrPromise]]]
+    own_constraint: ClassVar[str]
+    # The Celery task that moves a record on from each waiting state, and which records are in
+    # that state; the first is the task a new submission starts with.
+    pending: ClassVar[Mapping[str, Q]]
+    phone_unverified: ClassVar[StrOrPromise]
+
+    def locked(self, verification_id: int) -> V:
+        return self.model._default_manager.select_for_update().get(pk=verification_id)
+
+    # --- submission ----------------------------------------------------------------------------
+
+    def check_account(self, *, user: User) -> None:
+        """The account may start a verification: consents given, mobile number confirmed, no
+        verification of another kind, attempts left. Raises ValidationError otherwise."""
+        if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
+            raise ValidationError(
+                _("Please accept the real-name authentication service description first."),
+                code="consent_required",
+            )
+        if not user.phone or not user.phone_verified:
+            raise ValidationError(self.phone_unverified, code="phone_unverified")
+        self.refuse_if_other_kind_or_out_of_attempts(user=user)
+
+    def refuse_if_other_kind_or_out_of_attempts(self, *, user: User) -> None:
+        identity_refuse_other_kinds(user=user, kind=self.model.kind)
+        if attempts_today(self.model, user=user) >= app_settings.MAX_ATTEMPTS_PER_DAY:
+            lifts_at = lockout_lifts_at(self.model, user=user)
+            raise ValidationError(
+                _(
+                    "You have used all %(limit)s verification attempts for today. "
+                    "You can try again after %(time)s."
+                ),
+                code="locked_out",
+                params={
+                    "limit": app_settings.MAX_ATTEMPTS_PER_DAY,
+                    "time": timezone.localtime(lifts_at).strftime("%Y-%m-%d %H:%M")
+                    if lifts_at
+                    else "",
+                },
+            )
+
+    def create(self, *, user: User, **fields: Any) -> V:
+        """Insert a submitted verification and queue its first provider call. Checked again
+        under the account's lock (``accounts.services.user_lock``): a concurrent submission of
+        another kind, or a second tab, cannot slip between the caller's check and the insert.
+        The partial unique constraints decide races: a losing transaction gets the same
+        friendly error as a sequential duplicate, and leaves nothing behind. ``phone`` defaults
+        to the account's verified number."""
+        try:
+            with transaction.atomic():
+                user_lock(user=user)
+                self.refuse_if_other_kind_or_out_of_attempts(user=user)
+                verification = self.model._default_manager.create(
+                    user=user,
+                    phone=fields.pop("phone", user.phone),
+                    status=self.model.SUBMITTED,
+                    provider=provider_name(),
+                    **fields,
+                )
+                self.event(verification, Event.SUBMITTED)
+                self.enqueue(next(iter(self.pending)), verification.pk)
+        except IntegrityError as exc:
+            self.raise_friendly(exc, user=user)
+        logger.info("%s verification %s submitted", self.model.kind, verification.pk)
+        return verification
+
+    def raise_friendly(self, exc: IntegrityError, *, user: User) -> NoReturn:
+        """Turn a broken one-active-verification rule into the message people see. Both rules
+        may break at once (the same account, with its own number): the account's own
+        verification is the more useful thing to be told about."""
+        if not any(constraint in str(exc) for constraint in self.constraint_messages):
+            raise exc
+        own = self.model._default_manager.filter(
+            user=user, status__in=self.model.ACTIVE_STATUSES
+        ).exists()
+        broken = (
+            self.own_constraint
+            if own
+            else next(name for name in self.constraint_messages if name != self.own_constraint)
+        )
+        code, message = self.constraint_messages[broken]
+        raise ValidationError(message, code=code) from None
+
+    # --- the record of what happened -------------------------------------------------------------
+
+    def stamp(self, verification: V, entry: str, **values: Any) -> None:
+        """Record a step's outcome in the encrypted result document, with its time."""
+        result = dict(verification.result or {})
+        result[entry] = {**values, "at": timezone.now().isoformat()}
+        verification.result = result
+
+    def event(self, verification: V, event: str, reason_code: str = "", **detail: Any) -> None:
+        """Add a step to the timeline support staff read. ``detail`` holds counts and step names,
+        never personal data."""
+        VerificationEvent.objects.create(
+            kind=self.model.kind,
+            verification_id=verification.pk,
+            event=event,
+            reason_code=str(reason_code),
+            detail=detail,
+        )
+
+    # --- provider answers, failures, errors ------------------------------------------------------
+
+    @transaction.atomic
+    def record_answer(self, *, verification_id: int, result: CheckResult, answer: Answer[V]) -> V:
+        """The provider's answer. Recorded once: a duplicate or late answer changes nothing."""
+        verification = self.locked(verification_id)
+        if not answer.waiting(verification):
+            return verification
+        self.stamp(
+            verification,
+            answer.entry,
+            passed=result.passed,
+            reason=str(result.reason_code),
+            ref=result.provider_ref,
+        )
+        if answer.resets_failures:
+            verification.provider_failures = 0
+        answer.apply(verification, result, timezone.now())
+        verification.save()
+        self.event(verification, answer.event, result.reason_code)
+        logger.info(
+            "%s verification %s %s: %s",
+            self.model.kind,
+            verification.pk,
+            answer.entry,
+            result.reason_code,
+        )
+        return verification
+
+    @transaction.atomic
+    def record_provider_failure(self, *, verification_id: int, reason_code: ReasonCode) -> V:
+        """Count a transient provider failure (for support staff, and the retry cap)."""
+        verification = self.locked(verification_id)
+        verification.provider_failures += 1
+        verification.save(update_fields=["provider_failures", "updated_at"])
+        self.event(
+            verification,
+            Event.PROVIDER_FAILED,
+            reason_code,
+            failures=verification.provider_failures,
+            step=verification.step,
+        )
+        return verification
+
+    @transaction.atomic
+    def mark_error(self, *, verification_id: int, reason_code: ReasonCode) -> V:
+        """The provider could not be reached or refused us after every retry: the verification
+        stops in ``error`` with the reason, where support staff can see it and retry it."""
+        verification = self.locked(verification_id)
+        if verification.status not in self.model.PROVIDER_STATUSES:
+            return verification
+        step = verification.step
+        verification.status = self.model.ERROR
+        verification.reason_code = reason_code
+        self.stamp(verification, "error", reason=str(reason_code), step=step)
+        verification.save()
+        self.event(verification, Event.ERROR, reason_code, step=step)
+        logger.warning(
+            "%s verification %s stopped in error: %s", self.model.kind, verification.pk, reason_code
+        )
+        return verification
+
+    # --- support staff and the sweeper -----------------------------------------------------------
+
+    def resume(self, verification: V) -> None:
+        """Put a verification stopped in ``error`` back in the state it stopped in."""
+        verification.status = self.model.SUBMITTED
+
+    @transaction.atomic
+    def retry(self, *, verification: V) -> V:
+        """Support staff retry a verification stopped in ``error``: it resumes the step it was
+        in. Fails with a clear message if the number or the account has since been verified
+        elsewhere."""
+        verification = self.locked(verification.pk)
+        if verification.status != self.model.ERROR:
+            raise ValidationError(_("Only verifications that need attention can be retried."))
+        self.resume(verification)
+        verification.reason_code = ""
+        verification.provider_failures = 0
+        try:
+            with transaction.atomic():
+                verification.save()
+        except IntegrityError as exc:
+            self.raise_friendly(exc, user=verification.user)  # type: ignore[attr-defined]
+        self.event(verification, Event.RETRIED, step=verification.step)
+        for task_name, waiting in self.pending.items():
+            if self.model._default_manager.filter(waiting, pk=verification.pk).exists():
+                self.enqueue(task_name, verification.pk)
+        return verification
+
+    def enqueue(self, task_name: str, verification_id: int) -> None:
+        """Queue a task by its registered name once the transaction commits (primary key only)."""
+        send_after_commit(task_name, verification_id)
+
+    def sweep(self, *, now: datetime | None = None) -> dict[str, int]:
+        """Re-enqueue work the broker may have lost: records waiting for a worker longer than
+        ``VERIFICATION_STUCK_AFTER``. Safe any time: every task is idempotent. Returns how many
+        were sent, by task (``{"check_identity": 1, ...}``)."""
+        now = now or timezone.now()
+        quiet = self.model._default_manager.filter(
+            updated_at__lt=now - timedelta(seconds=app_settings.STUCK_AFTER)
+        )
+        counts: dict[str, int] = {}
+        for task_name, waiting in self.pending.items():
+            ids = list(quiet.filter(waiting).values_list("pk", flat=True)[:SWEEP_BATCH])
+            with transaction.atomic():
+                for verification_id in ids:
+                    self.enqueue(task_name, verification_id)
+            counts[task_name.rpartition(".")[2]] = len(ids)
+        if any(counts.values()):
+            logger.info("sweeper re-enqueued %s", counts)
+        return counts
+
+
+# --- the workers' side ----------------------------------------------------------------------------
+
+
+def backoff_seconds(retries: int) -> float:
+    """Exponential with full jitter, capped: 1, 2, 4... times the base, never above the cap."""
+    ceiling = min(
+        app_settings.PROVIDER_RETRY_BACKOFF_MAX,
+        app_settings.PROVIDER_RETRY_BACKOFF * (2**retries),
+    )
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
+
+
+def call_provider(
+    task: Task,
+    *,
+    call: Callable[[], None],
+    record_failure: Callable[[ReasonCode], int],
+    mark_error: Callable[[ReasonCode], object],
+) -> None:
+    """Run ``call``; turn provider trouble into a retry or, finally, an ``error`` state.
+
+    ``record_failure`` counts a transient failure on the record and returns the count,
+    ``mark_error`` stops the record for support staff with a reason code. The cap is on the
+    stored count, not on Celery's retry counter, which starts again at zero when the sweeper
+    re-enqueues: retries stay capped whatever redelivers them."""
+    try:
+        call()
+    except ProviderTransientError as exc:
+        failures = record_failure(exc.reason_code)
+        if failures > app_settings.PROVIDER_MAX_RETRIES:
+            mark_error(exc.reason_code)
+            return
+        logger.warning(
+            "%s: provider unavailable (%s), retry %s", task.name, exc.reason_code, failures
+        )
+        raise task.retry(countdown=backoff_seconds(failures - 1), exc=exc) from None
+    except ProviderPermanentError as exc:
+        mark_error(exc.reason_code)
+    except ProviderError:
+        mark_error(ReasonCode.VENDOR_ERROR)
+    except DatabaseError:
+        raise  # our database, not the vendor: the sweeper re-enqueues once it is back
+    except Exception as exc:
+        # A bug or an answer the client did not expect: stop for support staff rather than
+        # retrying blindly. Only the type is logged: a message may quote the vendor's payload.
+        logger.error("%s: unexpected %s from the provider call", task.name, type(exc).__name__)
+        mark_error(ReasonCode.VENDOR_ERROR)
+
+
+class ProviderTask(Task):
+    """Base of every task that calls the identity provider. A task takes a primary key only and
+    hands :meth:`run_step` the call to make: the record is re-read and the call made only while
+    the record is in the state this task moves on (its entry in the lifecycle's ``pending``),
+    so running twice changes nothing. Declare one with
+    ``@shared_task(base=ProviderTask, bind=True, name=<a key of pending>, lifecycle=<the kind's>)``."""
+
+    acks_late = True
+    max_retries = None
+    lifecycle: Lifecycle[Any]
+
+    def run_step(self, verification_id: int, call: Callable[[Any], None]) -> None:
+        lifecycle = self.lifecycle
+        verification = lifecycle.model._default_manager.filter(
+            lifecycle.pending[self.name], pk=verification_id
+        ).first()
+        if verification is None:
+            return
+        call_provider(
+            self,
+            call=lambda: call(verification),
+            record_failure=lambda reason: (
+                lifecycle.record_provider_failure(
+                    verification_id=verification_id, reason_code=reason
+                ).provider_failures
+            ),
+            mark_error=lambda reason: lifecycle.mark_error(
+                verification_id=verification_id, reason_code=reason
+            ),
+        )
