@@ -12,21 +12,14 @@ class EnterpriseConfig(AppConfig):
     verbose_name = _("Enterprise verification")
 
     def ready(self) -> None:
-        from accounts.identity import IdentityKind, identity_kind_register
-        from verification.models import Kind
+        from accounts.identity import identity_kind_register
+        from verification.lifecycle import identity_kind_of
 
-        from .selectors import (
-            enterprise_active,
-            enterprise_verification_current,
-            enterprise_verified,
-        )
+        from .models import EnterpriseVerification
 
         identity_kind_register(
-            IdentityKind(
-                name=Kind.ENTERPRISE,
-                verified=lambda user: enterprise_verified(user=user),
-                active=lambda user: enterprise_active(user=user),
-                current=lambda user: enterprise_verification_current(user=user),
+            identity_kind_of(
+                EnterpriseVerification,
                 refusal_code="verified_as_enterprise",
                 refusal=_(
                     "This account is verified (or being verified) as an enterprise. An account "

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kernel.fields import EncryptedTextField
-from verification.models import Kind, VerificationBase
+from verification.models import Kind, VerificationBase, one_active_constraints, queue_indexes
 from verification.providers.base import ReasonCode
 
 
@@ -44,6 +44,7 @@ class EnterpriseVerification(VerificationBase):
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.PENDING_REVIEW, Status.APPROVED)
     OPEN_STATUSES = (Status.SUBMITTED, Status.PENDING_REVIEW)
     PROVIDER_STATUSES = (Status.SUBMITTED,)
+    VERIFIED = Status.APPROVED
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enterprise_verifications"
@@ -78,38 +79,10 @@ class EnterpriseVerification(VerificationBase):
         verbose_name = _("enterprise verification")
         verbose_name_plural = _("enterprise verifications")
         ordering = ["-created_at"]
-        indexes = [
-            # Support staff's queue (support.ReviewQueue), see verification_attention_new.
-            models.Index(
-                fields=["-created_at"],
-                name="enterprise_attention_new",
-                condition=Q(status__in=["pending_review", "rejected", "error"]),
-            ),
-            models.Index(
-                fields=["status", "-created_at"],
-                name="enterprise_attention_status",
-                condition=Q(status__in=["pending_review", "rejected", "error"]),
-            ),
-            models.Index(
-                fields=["reason_code", "-created_at"],
-                name="enterprise_attention_reason",
-                condition=Q(status__in=["pending_review", "rejected", "error"]),
-            ),
-            models.Index(fields=["phone"], name="enterprise_phone"),
-        ]
+        indexes = queue_indexes("enterprise", attention=["pending_review", "rejected", "error"])
         constraints = [
-            models.UniqueConstraint(
-                fields=["phone"],
-                condition=Q(status__in=["submitted", "pending_review", "approved"]),
-                name="enterprise_one_active_per_phone",
-            ),
-            models.UniqueConstraint(
-                fields=["user"],
-                condition=Q(status__in=["submitted", "pending_review", "approved"]),
-                name="enterprise_one_active_per_user",
-            ),
-            models.CheckConstraint(
-                condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="enterprise_phone_e164"
+            *one_active_constraints(
+                "enterprise", active=["submitted", "pending_review", "approved"]
             ),
             models.CheckConstraint(
                 condition=Q(credit_code__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"),

@@ -184,31 +184,40 @@ def enterprise_record_check_result(
     )
 
 
-def enterprise_record_provider_failure(
-    *, verification_id: int, reason_code: ReasonCode
-) -> EnterpriseVerification:
-    return enterprise.record_provider_failure(
-        verification_id=verification_id, reason_code=reason_code
-    )
-
-
-def enterprise_mark_error(
-    *, verification_id: int, reason_code: ReasonCode
-) -> EnterpriseVerification:
-    return enterprise.mark_error(verification_id=verification_id, reason_code=reason_code)
-
-
 def enterprise_retry(*, verification: EnterpriseVerification) -> EnterpriseVerification:
     """Support staff retry a registry check that stopped in ``error``."""
     return enterprise.retry(verification=verification)
 
 
-def _refuse_own_review(verification: EnterpriseVerification, reviewer: User) -> None:
-    """Four eyes: nobody decides on their own account's licence, not even a superuser."""
+def _licence_review(
+    *,
+    verification: EnterpriseVerification,
+    reviewer: User,
+    reason: ReviewReason | None,
+    state_message: str,
+) -> EnterpriseVerification:
+    """Record support staff's decision on a licence pending review: approved without a
+    ``reason``, rejected with one. Four eyes: nobody decides on their own account's licence,
+    not even a superuser."""
+    verification = enterprise.locked(verification.pk)
+    if verification.status != Status.PENDING_REVIEW:
+        raise ValidationError(state_message, "state")
     if verification.user_id == reviewer.pk:
         raise ValidationError(
             _("You cannot review your own account's licence; ask another reviewer."), "own"
         )
+    now = timezone.now()
+    verification.status = Status.REJECTED if reason else Status.APPROVED
+    verification.reason_code = ReviewReason(reason) if reason else ReasonCode.OK
+    verification.reviewed_by = reviewer
+    verification.reviewed_at = verification.completed_at = now
+    decision = (
+        {"decision": "rejected", "reason": str(reason)} if reason else {"decision": "approved"}
+    )
+    enterprise.stamp(verification, "review", **decision, reviewer=reviewer.pk)
+    verification.save()
+    enterprise.event(verification, Event.REVIEWED, verification.reason_code)
+    return verification
 
 
 @transaction.atomic
@@ -216,19 +225,12 @@ def licence_review_approve(
     *, verification: EnterpriseVerification, reviewer: User
 ) -> EnterpriseVerification:
     """Support staff approve the licence: the account is "Identity Verified"."""
-    verification = enterprise.locked(verification.pk)
-    if verification.status != Status.PENDING_REVIEW:
-        raise ValidationError(_("Only licences pending review can be approved."), "state")
-    _refuse_own_review(verification, reviewer)
-    now = timezone.now()
-    verification.status = Status.APPROVED
-    verification.reason_code = ReasonCode.OK
-    verification.reviewed_by = reviewer
-    verification.reviewed_at = verification.completed_at = now
-    enterprise.stamp(verification, "review", decision="approved", reviewer=reviewer.pk)
-    verification.save()
-    enterprise.event(verification, Event.REVIEWED, ReasonCode.OK)
-    return verification
+    return _licence_review(
+        verification=verification,
+        reviewer=reviewer,
+        reason=None,
+        state_message=_("Only licences pending review can be approved."),
+    )
 
 
 @transaction.atomic
@@ -236,21 +238,12 @@ def licence_review_reject(
     *, verification: EnterpriseVerification, reviewer: User, reason: ReviewReason
 ) -> EnterpriseVerification:
     """Support staff reject the licence with a reason the user sees, with what to fix."""
-    verification = enterprise.locked(verification.pk)
-    if verification.status != Status.PENDING_REVIEW:
-        raise ValidationError(_("Only licences pending review can be rejected."), "state")
-    _refuse_own_review(verification, reviewer)
-    now = timezone.now()
-    verification.status = Status.REJECTED
-    verification.reason_code = ReviewReason(reason)
-    verification.reviewed_by = reviewer
-    verification.reviewed_at = verification.completed_at = now
-    enterprise.stamp(
-        verification, "review", decision="rejected", reason=str(reason), reviewer=reviewer.pk
+    return _licence_review(
+        verification=verification,
+        reviewer=reviewer,
+        reason=reason,
+        state_message=_("Only licences pending review can be rejected."),
     )
-    verification.save()
-    enterprise.event(verification, Event.REVIEWED, verification.reason_code)
-    return verification
 
 
 def licence_access_record(

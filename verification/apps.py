@@ -8,18 +8,15 @@ class VerificationConfig(AppConfig):
     verbose_name = _("Personal verification")
 
     def ready(self) -> None:
-        from accounts.identity import IdentityKind, identity_kind_register
+        from accounts.identity import identity_kind_register
 
         from . import checks  # noqa: F401 - provider checks
-        from .models import Kind
-        from .selectors import personal_active, personal_verified, verification_current
+        from .lifecycle import identity_kind_of
+        from .models import PersonalVerification
 
         identity_kind_register(
-            IdentityKind(
-                name=Kind.PERSONAL,
-                verified=lambda user: personal_verified(user=user),
-                active=lambda user: personal_active(user=user),
-                current=lambda user: verification_current(user=user),
+            identity_kind_of(
+                PersonalVerification,
                 refusal_code="verified_as_person",
                 refusal=_(
                     "This account is verified (or being verified) as a person. An account "

@@ -7,7 +7,7 @@ document is deliberately not unique: one person may verify several accounts."""
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +19,9 @@ from kernel.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextF
 from .documents import DocumentType, mask_document_number
 from .providers.base import ReasonCode
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class Kind(models.TextChoices):
     """The kinds of verification: the one vocabulary of the timeline, the support queue, staff
@@ -26,6 +29,53 @@ class Kind(models.TextChoices):
 
     PERSONAL = "personal", _("Personal")
     ENTERPRISE = "enterprise", _("Enterprise")
+
+
+def queue_indexes(prefix: str, *, attention: list[str]) -> list[models.Index]:
+    """Support staff's queue (support.ReviewQueue): newest first among those needing attention
+    (statuses ``attention``), by status, by reason, and search by mobile number; all stay index
+    scans at millions of rows."""
+    needs_attention = Q(status__in=attention)
+    return [
+        *(
+            models.Index(
+                fields=fields, name=f"{prefix}_attention_{suffix}", condition=needs_attention
+            )
+            for suffix, fields in (
+                ("new", ["-created_at"]),
+                ("status", ["status", "-created_at"]),
+                ("reason", ["reason_code", "-created_at"]),
+            )
+        ),
+        models.Index(fields=["phone"], name=f"{prefix}_phone"),
+    ]
+
+
+def one_active_constraints(
+    prefix: str, *, active: list[str], messages: tuple[StrOrPromise, StrOrPromise] | None = None
+) -> list[models.BaseConstraint]:
+    """One mobile number verifies one account, and an account has one verification, per kind:
+    among active verifications (statuses ``active``), phone and user are each unique. The
+    database decides races; ``messages`` (phone, user) are the constraints' own messages."""
+    phone_message, user_message = messages or (None, None)
+    is_active = Q(status__in=active)
+    return [
+        models.UniqueConstraint(
+            fields=["phone"],
+            condition=is_active,
+            name=f"{prefix}_one_active_per_phone",
+            violation_error_message=phone_message,
+        ),
+        models.UniqueConstraint(
+            fields=["user"],
+            condition=is_active,
+            name=f"{prefix}_one_active_per_user",
+            violation_error_message=user_message,
+        ),
+        models.CheckConstraint(
+            condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name=f"{prefix}_phone_e164"
+        ),
+    ]
 
 
 class VerificationBase(models.Model):
@@ -41,6 +91,7 @@ class VerificationBase(models.Model):
     PROVIDER_STATUSES: ClassVar[tuple[str, ...]]
     SUBMITTED: ClassVar[str] = "submitted"
     ERROR: ClassVar[str] = "error"
+    VERIFIED: ClassVar[str]  # the status of a completed verification
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The account's verified mobile number when the verification was submitted, in E.164.
@@ -83,6 +134,7 @@ class PersonalVerification(VerificationBase):
 
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS, Status.PASSED)
     OPEN_STATUSES = PROVIDER_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS)
+    VERIFIED = Status.PASSED
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="personal_verifications"
@@ -119,44 +171,15 @@ class PersonalVerification(VerificationBase):
         verbose_name = _("personal verification")
         verbose_name_plural = _("personal verifications")
         ordering = ["-created_at"]
-        indexes = [
-            # Support staff's queue (support.ReviewQueue): newest first among those needing
-            # attention, and search by mobile number; both stay index scans at millions of rows.
-            models.Index(
-                fields=["-created_at"],
-                name="verification_attention_new",
-                condition=Q(status__in=["failed", "error"]),
-            ),
-            models.Index(
-                fields=["status", "-created_at"],
-                name="verification_attention_status",
-                condition=Q(status__in=["failed", "error"]),
-            ),
-            models.Index(
-                fields=["reason_code", "-created_at"],
-                name="verification_attention_reason",
-                condition=Q(status__in=["failed", "error"]),
-            ),
-            models.Index(fields=["phone"], name="verification_phone"),
-        ]
+        indexes = queue_indexes("verification", attention=["failed", "error"])
         constraints = [
-            models.UniqueConstraint(
-                fields=["phone"],
-                condition=Q(status__in=["submitted", "in_progress", "passed"]),
-                name="verification_one_active_per_phone",
-                violation_error_message=_(
-                    "This mobile number has already been used to verify another account."
+            *one_active_constraints(
+                "verification",
+                active=["submitted", "in_progress", "passed"],
+                messages=(
+                    _("This mobile number has already been used to verify another account."),
+                    _("This account already has a verification under way."),
                 ),
-            ),
-            models.UniqueConstraint(
-                fields=["user"],
-                condition=Q(status__in=["submitted", "in_progress", "passed"]),
-                name="verification_one_active_per_user",
-                violation_error_message=_("This account already has a verification under way."),
-            ),
-            models.CheckConstraint(
-                condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
-                name="verification_phone_e164",
             ),
             models.CheckConstraint(
                 condition=Q(document_type__in=DocumentType.values),

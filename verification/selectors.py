@@ -9,20 +9,6 @@ from accounts.models import User
 from .lifecycle import attempts_today, current_of, lockout_lifts_at
 from .models import PersonalVerification
 
-Status = PersonalVerification.Status
-
-
-def personal_verified(*, user: User) -> bool:
-    """Real-Name Authentication Completed."""
-    return PersonalVerification.objects.filter(user=user, status=Status.PASSED).exists()
-
-
-def personal_active(*, user: User) -> bool:
-    """Submitted, under way or passed: the account is (being) verified as a person."""
-    return PersonalVerification.objects.filter(
-        user=user, status__in=PersonalVerification.ACTIVE_STATUSES
-    ).exists()
-
 
 def verification_current(*, user: User) -> PersonalVerification | None:
     """The user's open or passed verification, else the newest one."""

@@ -235,22 +235,6 @@ def verification_record_liveness_result(
     )
 
 
-def verification_record_provider_failure(
-    *, verification_id: int, reason_code: ReasonCode
-) -> PersonalVerification:
-    """Count a transient provider failure (for support staff's view); the task retries."""
-    return personal.record_provider_failure(
-        verification_id=verification_id, reason_code=reason_code
-    )
-
-
-def verification_mark_error(
-    *, verification_id: int, reason_code: ReasonCode
-) -> PersonalVerification:
-    """Stop in ``error`` after the last retry or a permanent provider error."""
-    return personal.mark_error(verification_id=verification_id, reason_code=reason_code)
-
-
 def verification_retry(*, verification: PersonalVerification) -> PersonalVerification:
     """Support staff retry a verification stopped in ``error``: it resumes the step it was in
     (a face session the provider lost starts again)."""

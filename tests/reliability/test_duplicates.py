@@ -64,7 +64,7 @@ def test_a_late_answer_cannot_change_a_final_status(monkeypatch):
             passed=False, reason_code=ReasonCode.NAME_NUMBER_MISMATCH, provider_ref="r"
         ),
     )
-    services.verification_mark_error(
+    services.personal.mark_error(
         verification_id=verification.pk, reason_code=ReasonCode.VENDOR_ERROR
     )
 

@@ -90,10 +90,10 @@ def failed_personal(user: User | None = None, **overrides: Any) -> PersonalVerif
 def errored_personal(user: User | None = None) -> PersonalVerification:
     verification = personal_services.verification_submit(user=user or make_member(), **details())
     for _ in range(2):
-        personal_services.verification_record_provider_failure(
+        personal_services.personal.record_provider_failure(
             verification_id=verification.pk, reason_code=ReasonCode.VENDOR_ERROR
         )
-    return personal_services.verification_mark_error(
+    return personal_services.personal.mark_error(
         verification_id=verification.pk, reason_code=ReasonCode.VENDOR_ERROR
     )
 

@@ -57,7 +57,7 @@ def test_an_unexpected_error_stops_for_support_and_logs_only_its_type(caplog):
         raise KeyError("name=张三 id=11010519491231002X")
 
     errors: list[ReasonCode] = []
-    with caplog.at_level(logging.ERROR, logger="verification.tasks"):
+    with caplog.at_level(logging.ERROR, logger="verification.lifecycle"):
         run(client_bug, [], errors)
 
     assert errors == [ReasonCode.VENDOR_ERROR]

@@ -337,9 +337,7 @@ def test_the_sweeper_requeues_what_the_broker_lost(member, django_capture_on_com
 
 def test_support_can_retry_an_errored_verification(member, django_capture_on_commit_callbacks):
     verification = submit(member)
-    services.verification_mark_error(
-        verification_id=verification.pk, reason_code=ReasonCode.TIMEOUT
-    )
+    services.personal.mark_error(verification_id=verification.pk, reason_code=ReasonCode.TIMEOUT)
 
     with django_capture_on_commit_callbacks() as callbacks:
         retried = services.verification_retry(verification=verification)

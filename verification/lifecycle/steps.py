@@ -1,28 +1,18 @@
-"""One lifecycle for every kind of verification, written once.
-
-A verification is submitted under the account's lock, waits for provider calls made by Celery
-workers, records each answer idempotently, counts transient provider failures (retried with
-capped backoff), stops in ``error`` when retries run out, is resumed by support staff, and is
-re-sent by the sweeper if the broker lost its message. Personal and enterprise verification
-differ only in their fields, their states and their provider calls: each kind subclasses
-:class:`Lifecycle` with those, and its tasks use :class:`ProviderTask`.
-
-Services hand work to tasks by their registered Celery name, so this module and the services
-never import a tasks module: tasks import services, not the other way round."""
+"""The steps every kind shares, written once: :class:`Lifecycle`, which each kind subclasses
+with its model, constraints, waiting states and phone message, and :class:`Answer`, one answer
+a kind waits for from its provider."""
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from celery import Task
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,70 +23,18 @@ from accounts.selectors import consent_missing
 from accounts.services import user_lock
 from kernel.queueing import send_after_commit
 
-from .app_settings import app_settings
-from .models import AttemptReset, VerificationBase, VerificationEvent
-from .providers import provider_name
-from .providers.base import (
-    CheckResult,
-    ProviderError,
-    ProviderPermanentError,
-    ProviderTransientError,
-    ReasonCode,
-)
-
-logger = logging.getLogger(__name__)
-Event = VerificationEvent.Event
-ATTEMPT_WINDOW = timedelta(hours=24)
-SWEEP_BATCH = 500
+from ..app_settings import app_settings
+from ..models import VerificationBase, VerificationEvent
+from ..providers import provider_name
+from ..providers.base import CheckResult, ReasonCode
+from .reads import attempts_today, lockout_lifts_at
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-
-def attempts_counted_since(*, user: User, now: datetime | None = None) -> datetime:
-    """The start of the window of attempts that count against the daily limit: 24 hours ago,
-    or support staff's latest reset of the user's counter if that is later."""
-    now = now or timezone.now()
-    since = now - ATTEMPT_WINDOW
-    reset = AttemptReset.objects.filter(user=user).order_by("-at").values_list("at", flat=True)
-    latest = reset.first()
-    return max(since, latest) if latest else since
-
-
-def attempts_in_window[V: VerificationBase](
-    model: type[V], *, user: User, now: datetime | None = None
-) -> QuerySet[V]:
-    """Attempts that count against the daily limit, oldest first: everything started in the
-    window except those stopped by our provider's trouble (status ``error``), which are not the
-    person's fault."""
-    return (
-        model._default_manager.filter(
-            user=user, created_at__gt=attempts_counted_since(user=user, now=now)
-        )
-        .exclude(status=model.ERROR)
-        .order_by("created_at")
-    )
-
-
-def attempts_today(
-    model: type[VerificationBase], *, user: User, now: datetime | None = None
-) -> int:
-    return attempts_in_window(model, user=user, now=now).count()
-
-
-def lockout_lifts_at(
-    model: type[VerificationBase], *, user: User, now: datetime | None = None
-) -> datetime | None:
-    """When the oldest attempt in the window leaves it, freeing one attempt."""
-    oldest = attempts_in_window(model, user=user, now=now).first()
-    return oldest.created_at + ATTEMPT_WINDOW if oldest else None
-
-
-def current_of[V: VerificationBase](model: type[V], *, user: User) -> V | None:
-    """The account's active verification of this kind, else its newest one."""
-    verifications = model._default_manager.filter(user=user).order_by("-created_at")
-    active = verifications.filter(status__in=model.ACTIVE_STATUSES).first()
-    return active or verifications.first()
+logger = logging.getLogger("verification.lifecycle")
+Event = VerificationEvent.Event
+SWEEP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -335,84 +273,3 @@ class Lifecycle[V: VerificationBase]:
         if any(counts.values()):
             logger.info("sweeper re-enqueued %s", counts)
         return counts
-
-
-# --- the workers' side ----------------------------------------------------------------------------
-
-
-def backoff_seconds(retries: int) -> float:
-    """Exponential with full jitter, capped: 1, 2, 4... times the base, never above the cap."""
-    ceiling = min(
-        app_settings.PROVIDER_RETRY_BACKOFF_MAX,
-        app_settings.PROVIDER_RETRY_BACKOFF * (2**retries),
-    )
-    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
-
-
-def call_provider(
-    task: Task,
-    *,
-    call: Callable[[], None],
-    record_failure: Callable[[ReasonCode], int],
-    mark_error: Callable[[ReasonCode], object],
-) -> None:
-    """Run ``call``; turn provider trouble into a retry or, finally, an ``error`` state.
-
-    ``record_failure`` counts a transient failure on the record and returns the count,
-    ``mark_error`` stops the record for support staff with a reason code. The cap is on the
-    stored count, not on Celery's retry counter, which starts again at zero when the sweeper
-    re-enqueues: retries stay capped whatever redelivers them."""
-    try:
-        call()
-    except ProviderTransientError as exc:
-        failures = record_failure(exc.reason_code)
-        if failures > app_settings.PROVIDER_MAX_RETRIES:
-            mark_error(exc.reason_code)
-            return
-        logger.warning(
-            "%s: provider unavailable (%s), retry %s", task.name, exc.reason_code, failures
-        )
-        raise task.retry(countdown=backoff_seconds(failures - 1), exc=exc) from None
-    except ProviderPermanentError as exc:
-        mark_error(exc.reason_code)
-    except ProviderError:
-        mark_error(ReasonCode.VENDOR_ERROR)
-    except DatabaseError:
-        raise  # our database, not the vendor: the sweeper re-enqueues once it is back
-    except Exception as exc:
-        # A bug or an answer the client did not expect: stop for support staff rather than
-        # retrying blindly. Only the type is logged: a message may quote the vendor's payload.
-        logger.error("%s: unexpected %s from the provider call", task.name, type(exc).__name__)
-        mark_error(ReasonCode.VENDOR_ERROR)
-
-
-class ProviderTask(Task):
-    """Base of every task that calls the identity provider. A task takes a primary key only and
-    hands :meth:`run_step` the call to make: the record is re-read and the call made only while
-    the record is in the state this task moves on (its entry in the lifecycle's ``pending``),
-    so running twice changes nothing. Declare one with
-    ``@shared_task(base=ProviderTask, bind=True, name=<a key of pending>, lifecycle=<the kind's>)``."""
-
-    acks_late = True
-    max_retries = None
-    lifecycle: Lifecycle[Any]
-
-    def run_step(self, verification_id: int, call: Callable[[Any], None]) -> None:
-        lifecycle = self.lifecycle
-        verification = lifecycle.model._default_manager.filter(
-            lifecycle.pending[self.name], pk=verification_id
-        ).first()
-        if verification is None:
-            return
-        call_provider(
-            self,
-            call=lambda: call(verification),
-            record_failure=lambda reason: (
-                lifecycle.record_provider_failure(
-                    verification_id=verification_id, reason_code=reason
-                ).provider_failures
-            ),
-            mark_error=lambda reason: lifecycle.mark_error(
-                verification_id=verification_id, reason_code=reason
-            ),
-        )
