@@ -13,20 +13,10 @@ class EnterpriseConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.identity import identity_kind_register
-        from verification.lifecycle import identity_kind_of
 
-        from .models import EnterpriseVerification
+        from .services import enterprise
 
-        identity_kind_register(
-            identity_kind_of(
-                EnterpriseVerification,
-                refusal_code="verified_as_enterprise",
-                refusal=_(
-                    "This account is verified (or being verified) as an enterprise. An account "
-                    "verifies either as a person or as an enterprise."
-                ),
-            )
-        )
+        identity_kind_register(enterprise.identity_kind())
 
     # The reencrypt_personal_data command asks every app config with these methods for its
     # encrypted files, so key rotation covers files as well as database columns.

@@ -20,7 +20,7 @@ from stdnum.cn import uscc
 from accounts.models import User
 from verification.lifecycle import Answer, Lifecycle
 from verification.models import VerificationEvent
-from verification.names import clean_company_name, clean_person_name
+from verification.names import clean_name_into
 from verification.providers.base import CheckResult, ReasonCode
 
 from .licence import sanitize_licence
@@ -55,29 +55,24 @@ class EnterpriseLifecycle(Lifecycle[EnterpriseVerification]):
     phone_unverified = gettext_lazy(
         "Please confirm your mobile number before verifying your company."
     )
+    refusal_code = "verified_as_enterprise"
+    refusal = gettext_lazy(
+        "This account is verified (or being verified) as an enterprise. An account "
+        "verifies either as a person or as an enterprise."
+    )
 
 
 enterprise = EnterpriseLifecycle()
 
 
-def _registry_answered(
-    verification: EnterpriseVerification, result: CheckResult, now: datetime
-) -> None:
-    """A pass goes to support staff for review; a fail is rejected with its reason."""
-    verification.checked_at = now
-    if result.passed:
-        verification.status = Status.PENDING_REVIEW
-    else:
-        verification.status = Status.REJECTED
-        verification.reason_code = result.reason_code
-        verification.completed_at = now
-
-
+# A pass goes to support staff for review; a fail is rejected with its reason.
 REGISTRY_ANSWER = Answer[EnterpriseVerification](
     entry="check",
     event=Event.REGISTRY_RESULT,
     waiting=lambda verification: verification.status == Status.SUBMITTED,
-    apply=_registry_answered,
+    passed=Status.PENDING_REVIEW,
+    failed=Status.REJECTED,
+    checked_at="checked_at",
 )
 
 
@@ -123,24 +118,19 @@ def enterprise_verification_submit(
     enterprise.check_account(user=user)
 
     errors: dict[str, Any] = {}
-    try:
-        company_name = clean_company_name(company_name)
-    except ValidationError as error:
-        errors.update(error.error_dict)
-    else:
-        if not company_name:
-            errors["company_name"] = ValidationError(
-                _("Please enter the company name."), "required"
-            )
-    try:
-        legal_representative = clean_person_name(legal_representative, field="legal_representative")
-    except ValidationError as error:
-        errors.update(error.error_dict)
-    else:
-        if not legal_representative:
-            errors["legal_representative"] = ValidationError(
-                _("Please enter the legal representative's name."), "required"
-            )
+    company_name = clean_name_into(
+        errors,
+        company_name,
+        field="company_name",
+        required=_("Please enter the company name."),
+        company=True,
+    )
+    legal_representative = clean_name_into(
+        errors,
+        legal_representative,
+        field="legal_representative",
+        required=_("Please enter the legal representative's name."),
+    )
     try:
         credit_code = validate_credit_code(credit_code)
     except ValidationError as error:

@@ -11,17 +11,6 @@ class VerificationConfig(AppConfig):
         from accounts.identity import identity_kind_register
 
         from . import checks  # noqa: F401 - provider checks
-        from .lifecycle import identity_kind_of
-        from .models import PersonalVerification
+        from .services import personal
 
-        identity_kind_register(
-            identity_kind_of(
-                PersonalVerification,
-                refusal_code="verified_as_person",
-                refusal=_(
-                    "This account is verified (or being verified) as a person. An account "
-                    "verifies either as a person or as an enterprise: use a separate account "
-                    "for the company."
-                ),
-            )
-        )
+        identity_kind_register(personal.identity_kind())

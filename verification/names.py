@@ -9,9 +9,13 @@ spaces or right-to-left overrides) and letters of look-alike alphabets mixed in 
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MAX_PERSON_NAME = 100
 MAX_COMPANY_NAME = 200
@@ -87,3 +91,25 @@ def clean_company_name(value: str, *, field: str = "company_name") -> str:
     return _check(
         value, field=field, maximum=MAX_COMPANY_NAME, allowed=COMPANY_SEPARATORS, digits=True
     )
+
+
+def clean_name_into(
+    errors: dict[str, Any],
+    value: str,
+    *,
+    field: str,
+    required: StrOrPromise,
+    company: bool = False,
+) -> str:
+    """Clean one name field of a submission, collecting rather than raising: its problems, or
+    ``required`` when it is empty, go into ``errors`` under ``field`` (so a form shows every
+    problem at once)."""
+    clean = clean_company_name if company else clean_person_name
+    try:
+        value = clean(value, field=field)
+    except ValidationError as error:
+        errors.update(error.error_dict)
+        return value
+    if not value:
+        errors[field] = ValidationError(required, "required")
+    return value

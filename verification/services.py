@@ -29,7 +29,7 @@ from .app_settings import app_settings
 from .documents import validate_document
 from .lifecycle import Answer, Lifecycle
 from .models import PersonalVerification, VerificationEvent
-from .names import clean_person_name
+from .names import clean_name_into
 from .providers.base import CheckResult, LivenessSession, ReasonCode
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,12 @@ class PersonalLifecycle(Lifecycle[PersonalVerification]):
     phone_unverified = gettext_lazy(
         "Please confirm your mobile number before verifying your identity."
     )
+    refusal_code = "verified_as_person"
+    refusal = gettext_lazy(
+        "This account is verified (or being verified) as a person. An account "
+        "verifies either as a person or as an enterprise: use a separate account "
+        "for the company."
+    )
 
     def resume(self, verification: PersonalVerification) -> None:
         verification.status = (
@@ -85,29 +91,13 @@ class PersonalLifecycle(Lifecycle[PersonalVerification]):
 personal = PersonalLifecycle()
 
 
-def _identity_answered(
-    verification: PersonalVerification, result: CheckResult, now: datetime
-) -> None:
-    verification.identity_checked_at = now
-    if result.passed:
-        verification.status = Status.IN_PROGRESS
-    else:
-        verification.status = Status.FAILED
-        verification.reason_code = result.reason_code
-        verification.completed_at = now
-
-
-def _face_answered(verification: PersonalVerification, result: CheckResult, now: datetime) -> None:
-    verification.status = Status.PASSED if result.passed else Status.FAILED
-    verification.reason_code = result.reason_code
-    verification.completed_at = now
-
-
 IDENTITY_ANSWER = Answer[PersonalVerification](
     entry="identity",
     event=Event.IDENTITY_RESULT,
     waiting=lambda verification: verification.status == Status.SUBMITTED,
-    apply=_identity_answered,
+    passed=Status.IN_PROGRESS,
+    failed=Status.FAILED,
+    checked_at="identity_checked_at",
 )
 FACE_ANSWER = Answer[PersonalVerification](
     entry="liveness",
@@ -115,7 +105,9 @@ FACE_ANSWER = Answer[PersonalVerification](
     waiting=lambda verification: (
         verification.status == Status.IN_PROGRESS and bool(verification.liveness_ref)
     ),
-    apply=_face_answered,
+    passed=Status.PASSED,
+    failed=Status.FAILED,
+    final=True,
     resets_failures=False,
 )
 
@@ -142,13 +134,7 @@ def verification_submit(
     no verified mobile number, today's attempts are used up, or the number or the account
     already has a verification."""
     errors: dict[str, Any] = {}
-    try:
-        name = clean_person_name(name)
-    except ValidationError as error:
-        errors.update(error.error_dict)
-    else:
-        if not name:
-            errors["name"] = ValidationError(_("Please enter your name."), "required")
+    name = clean_name_into(errors, name, field="name", required=_("Please enter your name."))
     try:
         document = validate_document(
             document_type=document_type,

@@ -16,7 +16,6 @@ from .reads import (
     attempts_in_window,
     attempts_today,
     current_of,
-    identity_kind_of,
     lockout_lifts_at,
 )
 from .steps import Answer, Lifecycle
@@ -33,6 +32,5 @@ __all__ = [
     "backoff_seconds",
     "call_provider",
     "current_of",
-    "identity_kind_of",
     "lockout_lifts_at",
 ]

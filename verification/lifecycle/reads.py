@@ -1,5 +1,4 @@
-"""Reads every kind shares: the daily attempt window, the current verification, and the
-kind as the ``accounts.identity`` registry knows it."""
+"""Reads every kind shares: the daily attempt window and the current verification."""
 
 from __future__ import annotations
 
@@ -9,13 +8,12 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.identity import IdentityKind
 from accounts.models import User
 
 from ..models import AttemptReset, VerificationBase
 
 if TYPE_CHECKING:
-    from django_stubs_ext import StrOrPromise
+    pass
 
 ATTEMPT_WINDOW = timedelta(hours=24)
 
@@ -64,22 +62,3 @@ def current_of[V: VerificationBase](model: type[V], *, user: User) -> V | None:
     verifications = model._default_manager.filter(user=user).order_by("-created_at")
     active = verifications.filter(status__in=model.ACTIVE_STATUSES).first()
     return active or verifications.first()
-
-
-def identity_kind_of[V: VerificationBase](
-    model: type[V], *, refusal_code: str, refusal: StrOrPromise
-) -> IdentityKind:
-    """The kind of verification ``model`` records, for the ``accounts.identity`` registry:
-    verified, active and current are read from the model's statuses."""
-
-    def of_user(user: User) -> QuerySet[V]:
-        return model._default_manager.filter(user=user)
-
-    return IdentityKind(
-        name=model.kind,
-        verified=lambda user: of_user(user).filter(status=model.VERIFIED).exists(),
-        active=lambda user: of_user(user).filter(status__in=model.ACTIVE_STATUSES).exists(),
-        current=lambda user: current_of(model, user=user),
-        refusal_code=refusal_code,
-        refusal=refusal,
-    )

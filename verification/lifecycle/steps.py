@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.app_settings import app_settings as accounts_settings
-from accounts.identity import identity_refuse_other_kinds
+from accounts.identity import IdentityKind, identity_refuse_other_kinds
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import user_lock
@@ -27,7 +27,7 @@ from ..app_settings import app_settings
 from ..models import VerificationBase, VerificationEvent
 from ..providers import provider_name
 from ..providers.base import CheckResult, ReasonCode
-from .reads import attempts_today, lockout_lifts_at
+from .reads import attempts_today, current_of, lockout_lifts_at
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -41,12 +41,17 @@ SWEEP_BATCH = 500
 class Answer[V: VerificationBase]:
     """One answer a kind waits for from its provider (an identity check, a face check, a
     registry check): where it is kept, what the timeline calls it, whether a record still waits
-    for it (answers that come twice or late change nothing), and what it changes."""
+    for it (answers that come twice or late change nothing), and the states it leads to. A
+    failed answer ends the verification with the provider's reason."""
 
     entry: str  # key in the encrypted result document
     event: str  # VerificationEvent.Event
     waiting: Callable[[V], bool]
-    apply: Callable[[V, CheckResult, datetime], None]
+    passed: str  # the status after a pass
+    failed: str  # the status after a fail
+    checked_at: str = ""  # a field that records when the answer came
+    # A pass that ends the verification (reason "ok", completed); else another step follows.
+    final: bool = False
     # The failure count is per provider step: reset it when the answer ends a step that
     # another provider step may follow; a face check's answer keeps it for support staff.
     resets_failures: bool = True
@@ -64,6 +69,26 @@ class Lifecycle[V: VerificationBase]:
     # that state; the first is the task a new submission starts with.
     pending: ClassVar[Mapping[str, Q]]
     phone_unverified: ClassVar[StrOrPromise]
+    # What an account with an active verification of this kind is told when it starts another
+    # kind (an account verifies either as a person or as an enterprise), and its error code.
+    refusal_code: ClassVar[str]
+    refusal: ClassVar[StrOrPromise]
+
+    def identity_kind(self) -> IdentityKind:
+        """This kind for the ``accounts.identity`` registry, read from the model's statuses."""
+        model = self.model
+
+        def of_user(user: User) -> QuerySet[V]:
+            return model._default_manager.filter(user=user)
+
+        return IdentityKind(
+            name=model.kind,
+            verified=lambda user: of_user(user).filter(status=model.VERIFIED).exists(),
+            active=lambda user: of_user(user).filter(status__in=model.ACTIVE_STATUSES).exists(),
+            current=lambda user: current_of(model, user=user),
+            refusal_code=self.refusal_code,
+            refusal=self.refusal,
+        )
 
     def locked(self, verification_id: int) -> V:
         return self.model._default_manager.select_for_update().get(pk=verification_id)
@@ -178,7 +203,13 @@ class Lifecycle[V: VerificationBase]:
         )
         if answer.resets_failures:
             verification.provider_failures = 0
-        answer.apply(verification, result, timezone.now())
+        now = timezone.now()
+        if answer.checked_at:
+            setattr(verification, answer.checked_at, now)
+        verification.status = answer.passed if result.passed else answer.failed
+        if answer.final or not result.passed:
+            verification.reason_code = result.reason_code
+            verification.completed_at = now
         verification.save()
         self.event(verification, answer.event, result.reason_code)
         logger.info(
