@@ -31,13 +31,12 @@ def database_from_url(url: str) -> dict:
 
 def celery_broker_for(redis_url: str | None) -> tuple[str, dict]:
     """Redis when configured; otherwise kombu's filesystem transport under LOCAL_DIR, which needs
-    no server but still feeds a real worker process."""
+    no server but still feeds a real worker process. The folders are made by the Celery app
+    when it is configured (realname.celery), not here: importing settings changes nothing."""
     if redis_url:
         return redis_url, {}
     queue_dir = LOCAL_DIR / "broker" / "queue"
     processed_dir = LOCAL_DIR / "broker" / "processed"
-    for folder in (queue_dir, processed_dir):
-        folder.mkdir(parents=True, exist_ok=True)
     return "filesystem://localhost/", {
         "data_folder_in": str(queue_dir),
         "data_folder_out": str(queue_dir),

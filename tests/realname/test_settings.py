@@ -1,4 +1,5 @@
-"""Production settings refuse to start without their secrets and pass Django's deploy checks."""
+"""Production settings refuse to start without their secrets and pass Django's deploy checks;
+importing settings has no side effects."""
 
 import os
 import subprocess
@@ -90,3 +91,45 @@ def test_the_sandbox_provider_needs_its_shared_secret():
 
     assert result.returncode != 0
     assert "verification.E003" in result.stderr
+
+
+def dev_env(local_dir: Path, **variables: str) -> dict[str, str]:
+    """The development settings with nothing configured: no Redis, no app variables."""
+    unset = {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", *SECRETS}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in unset and not k.startswith(("SMS_", "SANDBOX_PROVIDER_", "VERIFICATION_"))
+    }
+    env.update(DJANGO_SETTINGS_MODULE="realname.settings.dev", REALNAME_LOCAL_DIR=str(local_dir))
+    env.update(variables)
+    return env
+
+
+def python(code: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_importing_the_settings_makes_no_folder_and_the_broker_makes_its_own(tmp_path):
+    """Without Redis the filesystem broker needs its folders: the Celery app makes them when a
+    process first uses it, not the settings module when anything imports it."""
+    local_dir = tmp_path / "local"
+    env = dev_env(local_dir)
+
+    python("from django.conf import settings; print(settings.CELERY_BROKER_URL)", env)
+
+    assert not local_dir.exists()
+
+    python("from realname.celery import app; app.connection_for_write().close()", env)
+
+    assert (local_dir / "broker" / "queue").is_dir()
+    assert (local_dir / "broker" / "processed").is_dir()
