@@ -1,8 +1,8 @@
-"""System checks for the encryption keys: a missing or malformed key is reported by
-``manage.py check`` (and so before ``migrate``/``runserver``), not at the first save.
+"""System checks for every app's settings and for the encryption keys: a setting of the wrong
+type, a missing or malformed key are reported by ``manage.py check`` (and so before
+``migrate``/``runserver``), not at the first save.
 
-Registered from ``verification.apps.VerificationConfig.ready``: ``realname`` is the project
-package, not an installed app."""
+Registered from ``kernel.apps.KernelConfig.ready``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import autodiscover_modules
 
+from .app_settings import AppSettings
 from .crypto import GENERATE_KEY_HINT, encryption_key_problems
 
 # Below this a blind index key is guessable; dev and test keys (20+ characters) pass.
@@ -29,6 +32,20 @@ KEY_PROBLEM_IDS = {
     "short": "realname.E012",
     "duplicate": "realname.E013",
 }
+
+
+@register()
+def check_app_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Every setting an app declares has its declared type."""
+    autodiscover_modules("app_settings")  # every installed app's declarations
+    messages: list[CheckMessage] = []
+    for declaration in AppSettings.__subclasses__():
+        for setting in declaration.declared():
+            try:
+                setting.read()
+            except ImproperlyConfigured as exc:
+                messages.append(Error(str(exc), id="realname.E001"))
+    return messages
 
 
 @register(Tags.security)
