@@ -5,12 +5,23 @@ e.g. ``ENTERPRISE_LICENCE_MAX_BYTES``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
+
 from kernel.app_settings import AppSettings, Setting
 
 
 class EnterpriseSettings(AppSettings):
     prefix = "ENTERPRISE_"
 
+    PRIVATE_STORAGE_ROOT = Setting(
+        str,
+        lambda: str(Path(settings.LOCAL_DIR) / "private"),
+        "Folder of the encrypted licence files; no URL serves it (environment: "
+        "PRIVATE_STORAGE_ROOT).",
+        formerly="PRIVATE_STORAGE_ROOT",
+    )
     LICENCE_MAX_BYTES = Setting(
         int,
         10 * 1024 * 1024,

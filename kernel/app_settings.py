@@ -1,4 +1,5 @@
-"""The one shape of an app's settings (django-allauth's ``app_settings.py``, typed).
+"""The one shape of an app's settings (django-allauth's ``app_settings.py``, typed), and the
+kernel's own settings.
 
 An app declares each setting once, on a subclass of ``AppSettings``::
 
@@ -29,12 +30,16 @@ _UNSET = object()
 
 class Setting[T]:
     """One setting: its type, its default and why it exists (the docstring). A callable default
-    is called at each read, for a default derived from another setting."""
+    is called at each read, for a default derived from another setting. ``formerly`` names the
+    Django setting it replaced, so the system checks can report one left behind."""
 
-    def __init__(self, kind: type[T], default: T | Callable[[], T], doc: str) -> None:
+    def __init__(
+        self, kind: type[T], default: T | Callable[[], T], doc: str, *, formerly: str = ""
+    ) -> None:
         self.kind = kind
         self._default = default
         self.__doc__ = doc
+        self.formerly = formerly
         self.name = ""
 
     def __set_name__(self, owner: type[AppSettings], name: str) -> None:
@@ -81,3 +86,40 @@ class AppSettings:
         for value in vars(cls).values():
             if isinstance(value, Setting):
                 yield value
+
+
+class KernelSettings(AppSettings):
+    """Encryption keys, request limits and the health check: the project's own names, under the
+    ``REALNAME_`` prefix its check ids (``realname.E010``) and cache keys already use."""
+
+    prefix = "REALNAME_"
+
+    FIELD_ENCRYPTION_KEYS: Setting[list[str]] = Setting(
+        list,
+        [],
+        '"<key id>:<urlsafe base64 of 32+ bytes>" entries: the first encrypts, all decrypt '
+        "(key rotation). Empty is refused by the system checks (realname.E010).",
+        formerly="FIELD_ENCRYPTION_KEYS",
+    )
+    BLIND_INDEX_KEY = Setting(
+        str,
+        "",
+        "Keys the HMAC that finds encrypted values without decrypting them; it cannot change "
+        "without recomputing every index. Empty is refused by the system checks (realname.E014).",
+        formerly="BLIND_INDEX_KEY",
+    )
+    RATE_LIMITS: Setting[dict[str, str]] = Setting(
+        dict,
+        {},
+        "Request limits per action in allauth's notation, over kernel.ratelimit's defaults: "
+        '{"verification_submit": "10/10m/user,60/10m/ip"}; an empty string lifts a limit.',
+    )
+    HEALTHZ_WORKER_TIMEOUT = Setting(
+        float,
+        1.5,
+        "Seconds /healthz waits for a worker to answer a ping before reporting it down.",
+        formerly="HEALTHZ_WORKER_TIMEOUT",
+    )
+
+
+app_settings = KernelSettings()

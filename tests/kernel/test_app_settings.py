@@ -7,9 +7,11 @@ import pytest
 from django.core.checks.registry import registry
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.app_settings import app_settings as accounts_settings
 from enterprise.app_settings import app_settings as enterprise_settings
 from kernel.app_settings import AppSettings, Setting
-from kernel.checks import check_app_settings
+from kernel.checks import check_app_settings, check_blind_index_key
+from kernel.crypto import blind_index
 from sandbox.app_settings import sandbox_settings
 from verification.app_settings import app_settings as verification_settings
 
@@ -67,8 +69,10 @@ def test_an_int_is_a_float_but_a_bool_is_no_int(settings):
 @pytest.mark.parametrize(
     ("app_settings", "attribute", "django_setting"),
     [
+        (accounts_settings, "SMS_BACKEND", "ACCOUNTS_SMS_BACKEND"),
+        (accounts_settings, "SMS_SIGNATURE", "ACCOUNTS_SMS_SIGNATURE"),
         (verification_settings, "MAX_ATTEMPTS_PER_DAY", "VERIFICATION_MAX_ATTEMPTS_PER_DAY"),
-        (enterprise_settings, "LICENCE_RENDER_TIMEOUT", "ENTERPRISE_LICENCE_RENDER_TIMEOUT"),
+        (enterprise_settings, "PRIVATE_STORAGE_ROOT", "ENTERPRISE_PRIVATE_STORAGE_ROOT"),
         (sandbox_settings, "TIMEOUT", "SANDBOX_PROVIDER_TIMEOUT"),
     ],
 )
@@ -81,6 +85,25 @@ def test_every_app_reads_its_prefixed_setting(settings, app_settings, attribute,
     assert getattr(app_settings, attribute) == value
 
 
+def test_accounts_no_longer_reads_the_bare_sms_names(settings):
+    """The prefix accounts declares is the one it reads: SMS_SIGNATURE alone changes nothing."""
+    del settings.ACCOUNTS_SMS_BACKEND
+    settings.SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
+    settings.SMS_SIGNATURE = "acme"
+
+    assert accounts_settings.SMS_BACKEND == "accounts.sms.console.SmsBackend"
+    assert accounts_settings.SMS_SIGNATURE == "realname"
+
+
+def test_defaults_derived_from_the_local_folder_follow_it(settings, tmp_path):
+    """A callable default is computed at each read, from the setting it derives from."""
+    settings.LOCAL_DIR = tmp_path
+    del settings.ENTERPRISE_PRIVATE_STORAGE_ROOT
+
+    assert str(tmp_path / "sms.jsonl") == accounts_settings.SMS_FILE_PATH
+    assert str(tmp_path / "private") == enterprise_settings.PRIVATE_STORAGE_ROOT
+
+
 def test_every_declared_default_has_its_declared_type():
     checked = set()
     for declaration in AppSettings.__subclasses__():
@@ -89,6 +112,8 @@ def test_every_declared_default_has_its_declared_type():
         checked.add(declaration.__name__)
 
     assert checked >= {
+        "KernelSettings",
+        "AccountsSettings",
         "VerificationSettings",
         "EnterpriseSettings",
         "SandboxSettings",
@@ -97,15 +122,35 @@ def test_every_declared_default_has_its_declared_type():
 
 def test_the_system_checks_report_a_wrong_type(settings):
     settings.VERIFICATION_MAX_ATTEMPTS_PER_DAY = "5"
+    settings.REALNAME_BLIND_INDEX_KEY = b"bytes-are-not-a-key"
 
     messages = check_app_settings(None)
 
-    assert [(m.id, m.msg) for m in messages] == [
+    assert sorted((m.id, m.msg) for m in messages) == [
+        ("realname.E001", "The REALNAME_BLIND_INDEX_KEY setting must be of type str, not bytes."),
         (
             "realname.E001",
             "The VERIFICATION_MAX_ATTEMPTS_PER_DAY setting must be of type int, not str.",
         ),
     ]
+    # The key's own check leaves the report to realname.E001 instead of crashing the run.
+    assert check_blind_index_key(None) == []
+    with pytest.raises(ImproperlyConfigured, match="REALNAME_BLIND_INDEX_KEY setting"):
+        blind_index("x", purpose="test")
+
+
+def test_the_system_checks_report_a_setting_left_under_its_old_name(settings):
+    settings.SMS_BACKEND = "vendor.sms.Backend"
+    settings.FIELD_ENCRYPTION_KEYS = ["k1:..."]
+
+    warnings = {m.msg: m.hint for m in check_app_settings(None) if m.id == "realname.W002"}
+
+    assert warnings == {
+        "The SMS_BACKEND setting is no longer read.": "Rename it ACCOUNTS_SMS_BACKEND.",
+        "The FIELD_ENCRYPTION_KEYS setting is no longer read.": (
+            "Rename it REALNAME_FIELD_ENCRYPTION_KEYS."
+        ),
+    }
 
 
 def test_the_test_settings_pass_the_settings_check():

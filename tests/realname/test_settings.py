@@ -1,6 +1,8 @@
 """Production settings refuse to start without their secrets and pass Django's deploy checks;
-importing settings has no side effects."""
+the environment sets an app's setting only when it gives one; importing settings has no side
+effects."""
 
+import json
 import os
 import subprocess
 import sys
@@ -61,6 +63,7 @@ def test_deploy_check_reports_no_issues():
         "REDIS_URL",
         "FIELD_ENCRYPTION_KEYS",
         "BLIND_INDEX_KEY",
+        "SMS_BACKEND",
         "VERIFICATION_PROVIDER",
     ],
 )
@@ -117,6 +120,53 @@ def python(code: str, env: dict[str, str]) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+READ_APP_SETTINGS = """
+import json
+from django.conf import settings
+from accounts.app_settings import app_settings as accounts
+from enterprise.app_settings import app_settings as enterprise
+from kernel.app_settings import app_settings as kernel
+names = ["ACCOUNTS_SMS_SIGNATURE", "ENTERPRISE_PRIVATE_STORAGE_ROOT",
+         "REALNAME_HEALTHZ_WORKER_TIMEOUT", "VERIFICATION_MAX_ATTEMPTS_PER_DAY"]
+print(json.dumps({
+    "set": sorted(name for name in names if hasattr(settings, name)),
+    "values": [accounts.SMS_SIGNATURE, enterprise.PRIVATE_STORAGE_ROOT,
+               kernel.HEALTHZ_WORKER_TIMEOUT],
+}))
+"""
+
+
+def test_an_app_setting_comes_from_the_environment_only_when_given(tmp_path):
+    unset = json.loads(python(READ_APP_SETTINGS, dev_env(tmp_path / "local")))
+    given = json.loads(
+        python(
+            READ_APP_SETTINGS,
+            dev_env(
+                tmp_path / "local",
+                SMS_SIGNATURE="acme",
+                PRIVATE_STORAGE_ROOT="/srv/private",
+                HEALTHZ_WORKER_TIMEOUT="0.25",
+                VERIFICATION_MAX_ATTEMPTS_PER_DAY="3",
+            ),
+        )
+    )
+
+    # Unset: the settings package sets nothing, and the app's own default applies.
+    assert unset == {
+        "set": [],
+        "values": ["realname", str(tmp_path / "local" / "private"), 1.5],
+    }
+    assert given == {
+        "set": [
+            "ACCOUNTS_SMS_SIGNATURE",
+            "ENTERPRISE_PRIVATE_STORAGE_ROOT",
+            "REALNAME_HEALTHZ_WORKER_TIMEOUT",
+            "VERIFICATION_MAX_ATTEMPTS_PER_DAY",
+        ],
+        "values": ["acme", "/srv/private", 0.25],
+    }
 
 
 def test_importing_the_settings_makes_no_folder_and_the_broker_makes_its_own(tmp_path):
