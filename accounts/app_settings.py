@@ -1,45 +1,47 @@
-"""Settings of the accounts app, with their defaults (django-allauth's app_settings pattern)."""
+"""Settings of the accounts app (the kernel's ``AppSettings`` shape).
+
+Read them as ``app_settings.SMS_BACKEND``; the Django setting is the name with the prefix,
+``ACCOUNTS_SMS_BACKEND``. The settings package fills it from the ``SMS_BACKEND`` environment
+variable, the name deployers already use."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 
+from kernel.app_settings import AppSettings, Setting
 
-class AppSettings:
+
+class AccountsSettings(AppSettings):
     prefix = "ACCOUNTS_"
 
-    def _setting(self, name: str, default: object) -> object:
-        return getattr(settings, name, default)
+    SMS_BACKEND = Setting(
+        str,
+        "accounts.sms.console.SmsBackend",
+        "Dotted path of the SMS backend class, as Django's EMAIL_BACKEND.",
+        formerly="SMS_BACKEND",
+    )
+    SMS_FILE_PATH = Setting(
+        str,
+        lambda: str(Path(settings.LOCAL_DIR) / "sms.jsonl"),
+        "Where the file backend appends one JSON object per message.",
+        formerly="SMS_FILE_PATH",
+    )
+    SMS_SIGNATURE = Setting(
+        str,
+        "realname",
+        "The 【signature】 that mainland carriers require at the start of every text.",
+        formerly="SMS_SIGNATURE",
+    )
 
-    @property
-    def SMS_BACKEND(self) -> str:
-        """Dotted path of the SMS backend class, as Django's EMAIL_BACKEND."""
-        return str(self._setting("SMS_BACKEND", "accounts.sms.console.SmsBackend"))
-
-    @property
-    def SMS_FILE_PATH(self) -> str:
-        """Where the file backend appends one JSON object per message."""
-        return str(self._setting("SMS_FILE_PATH", settings.BASE_DIR / ".local" / "sms.jsonl"))
-
-    @property
-    def SMS_SIGNATURE(self) -> str:
-        """The 【signature】 that mainland carriers require at the start of every text."""
-        return str(self._setting("SMS_SIGNATURE", "realname"))
-
-    @property
-    def SIGNUP_DOCUMENTS(self) -> tuple[str, ...]:
-        """Legal documents accepted with separate checkboxes at sign-up."""
-        return ("user-agreement", "privacy-policy")
-
-    @property
-    def VERIFICATION_DOCUMENTS(self) -> tuple[str, ...]:
-        """Accepted before verification starts (and so before any guarded action)."""
-        return (*self.SIGNUP_DOCUMENTS, "realname-service")
-
-    @property
-    def FACE_DOCUMENT(self) -> str:
-        """Sensitive personal information: its own checkbox, right before any face step."""
-        return "face-rules"
+    # Not settings: the legal documents each step asks for are part of the product.
+    SIGNUP_DOCUMENTS: tuple[str, ...] = ("user-agreement", "privacy-policy")
+    """Legal documents accepted with separate checkboxes at sign-up."""
+    VERIFICATION_DOCUMENTS: tuple[str, ...] = (*SIGNUP_DOCUMENTS, "realname-service")
+    """Accepted before verification starts (and so before any guarded action)."""
+    FACE_DOCUMENT = "face-rules"
+    """Sensitive personal information: its own checkbox, right before any face step."""
 
 
-app_settings = AppSettings()
+app_settings = AccountsSettings()

@@ -20,8 +20,9 @@ def check_sms_backend(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     except ImportError:
         return [
             Error(
-                f"SMS_BACKEND {app_settings.SMS_BACKEND!r} cannot be imported.",
-                hint="Set SMS_BACKEND to the dotted path of a BaseSmsBackend subclass.",
+                f"ACCOUNTS_SMS_BACKEND {app_settings.SMS_BACKEND!r} cannot be imported.",
+                hint="Set the SMS_BACKEND environment variable (setting ACCOUNTS_SMS_BACKEND) "
+                "to the dotted path of a BaseSmsBackend subclass.",
                 id="accounts.E001",
             )
         ]
@@ -34,7 +35,8 @@ def check_sms_backend_deploy(app_configs: Any, **kwargs: Any) -> list[CheckMessa
         return [
             Error(
                 "The SMS backend is a development backend: codes would never reach people.",
-                hint="Set SMS_BACKEND to a vendor backend (or the file backend behind a gateway).",
+                hint="Set the SMS_BACKEND environment variable (setting ACCOUNTS_SMS_BACKEND) "
+                "to a vendor backend (or the file backend behind a gateway).",
                 id="accounts.E004",
             )
         ]

@@ -94,6 +94,7 @@ def main() -> None:
 
     from accounts.models import User
     from devstack.embedded import free_port
+    from kernel.app_settings import app_settings as kernel_settings
     from tests.verification.conftest import details, make_member, resident_id
     from verification import services
 
@@ -118,8 +119,8 @@ def main() -> None:
             "SECRET_KEY": settings.SECRET_KEY,
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": database_url(connection.settings_dict),
-            "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-            "BLIND_INDEX_KEY": settings.BLIND_INDEX_KEY,
+            "FIELD_ENCRYPTION_KEYS": ",".join(kernel_settings.FIELD_ENCRYPTION_KEYS),
+            "BLIND_INDEX_KEY": kernel_settings.BLIND_INDEX_KEY,
             "SMS_BACKEND": "accounts.sms.filebased.SmsBackend",
             "VERIFICATION_PROVIDER": "verification.providers.sandbox.SandboxProvider",
             "SANDBOX_PROVIDER_SECRET": secrets.token_urlsafe(32),

@@ -24,6 +24,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from verification.app_settings import VerificationSettings
+
 from .embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServiceError, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -75,7 +77,8 @@ SANDBOX_PROVIDER = "verification.providers.sandbox.SandboxProvider"
 def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
     """Start the sandbox identity provider unless a real provider or an external sandbox is
     configured; web and worker get its URL and a shared secret through ``env``."""
-    if env.get("VERIFICATION_PROVIDER", SANDBOX_PROVIDER) != SANDBOX_PROVIDER:
+    default_provider = VerificationSettings.PROVIDER.default()
+    if env.get("VERIFICATION_PROVIDER", default_provider) != SANDBOX_PROVIDER:
         say("identity provider: VERIFICATION_PROVIDER")
         return None
     if env.get("SANDBOX_PROVIDER_URL"):

@@ -1,23 +1,25 @@
-"""Private storage of licence files: encrypted (kernel.crypto) under PRIVATE_STORAGE_ROOT,
-which no URL serves. Files are named by random ids; nothing personal is in a name. Each file's
-ciphertext is bound to its own name, so one company's file cannot be swapped in for another's."""
+"""Private storage of licence files: encrypted (kernel.crypto) under
+``app_settings.PRIVATE_STORAGE_ROOT``, which no URL serves. Files are named by random ids; nothing
+personal is in a name. Each file's ciphertext is bound to its own name, so one company's file
+cannot be swapped in for another's."""
 
 from __future__ import annotations
 
 import os
 import uuid
 
-from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 
 from kernel.crypto import decrypt_bytes, encrypt_bytes, key_id_of, primary_key_id
+
+from .app_settings import app_settings
 
 PURPOSE = "enterprise.licence"
 
 
 def private_storage() -> FileSystemStorage:
     # base_url=None: the storage cannot produce a URL, so no template can link to a file.
-    return FileSystemStorage(location=settings.PRIVATE_STORAGE_ROOT, base_url=None)
+    return FileSystemStorage(location=app_settings.PRIVATE_STORAGE_ROOT, base_url=None)
 
 
 def _purpose(name: str) -> str:

@@ -9,4 +9,4 @@ class KernelConfig(AppConfig):
     verbose_name = _("Kernel")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the encryption key checks
+        from . import checks  # noqa: F401 - registers the settings and encryption key checks

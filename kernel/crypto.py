@@ -1,10 +1,11 @@
 """Encryption at rest for personal data, and the blind index used to look it up.
 
-Values are sealed with AES-256-GCM under the first key of ``FIELD_ENCRYPTION_KEYS``; every key
-in the list can still open what it sealed, so keys rotate without downtime (add a new key in
-front, run ``manage.py reencrypt_personal_data``, then drop the old one). The *purpose* (for a
-model field, ``"app_label.Model.field"``) is authenticated with each value, so a ciphertext
-copied into another column or file refuses to decrypt.
+Values are sealed with AES-256-GCM under the first key of ``REALNAME_FIELD_ENCRYPTION_KEYS``
+(environment: ``FIELD_ENCRYPTION_KEYS``); every key in the list can still open what it sealed, so
+keys rotate without downtime (add a new key in front, run ``manage.py reencrypt_personal_data``,
+then drop the old one). The *purpose* (for a model field, ``"app_label.Model.field"``) is
+authenticated with each value, so a ciphertext copied into another column or file refuses to
+decrypt.
 
 Formats:
 
@@ -31,10 +32,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+from .app_settings import app_settings
 
 __all__ = [
     "BYTES_MAGIC",
@@ -59,7 +61,8 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 GENERATE_KEY_HINT = (
-    "Generate one with: python -c \"import base64,os;print('k1:'"
+    "Set the FIELD_ENCRYPTION_KEYS environment variable (setting REALNAME_FIELD_ENCRYPTION_KEYS). "
+    "Generate a key with: python -c \"import base64,os;print('k1:'"
     '+base64.urlsafe_b64encode(os.urandom(32)).decode())"'
 )
 _HKDF_INFO = b"realname field encryption v1"
@@ -72,8 +75,9 @@ class DecryptionError(Exception):
 
 
 class KeyConfigurationError(ImproperlyConfigured):
-    """FIELD_ENCRYPTION_KEYS or BLIND_INDEX_KEY is missing or malformed. ``code`` says which rule
-    failed (``empty``, ``malformed``, ``short``, ``duplicate``); the message never holds a key."""
+    """REALNAME_FIELD_ENCRYPTION_KEYS or REALNAME_BLIND_INDEX_KEY is missing or malformed.
+    ``code`` says which rule failed (``empty``, ``malformed``, ``short``, ``duplicate``); the
+    message never holds a key."""
 
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
@@ -102,11 +106,11 @@ def _key_entries(configured: Any) -> list[str]:
 
 
 def encryption_key_problems(configured: Any) -> list[KeyConfigurationError]:
-    """Everything wrong with a FIELD_ENCRYPTION_KEYS value (empty list: it is usable). Shared by
-    the key loader and the system checks so both apply the same rules."""
+    """Everything wrong with a REALNAME_FIELD_ENCRYPTION_KEYS value (empty list: it is usable).
+    Shared by the key loader and the system checks so both apply the same rules."""
     entries = _key_entries(configured)
     if not entries:
-        return [KeyConfigurationError("FIELD_ENCRYPTION_KEYS is empty.", code="empty")]
+        return [KeyConfigurationError("REALNAME_FIELD_ENCRYPTION_KEYS is empty.", code="empty")]
     problems: list[KeyConfigurationError] = []
     seen: set[str] = set()
     for position, entry in enumerate(entries, start=1):
@@ -114,7 +118,8 @@ def encryption_key_problems(configured: Any) -> list[KeyConfigurationError]:
         if not separator or not KEY_ID_PATTERN.fullmatch(key_id):
             problems.append(
                 KeyConfigurationError(
-                    f"FIELD_ENCRYPTION_KEYS entry {position} is not '<key id>:<base64 key>' "
+                    f"REALNAME_FIELD_ENCRYPTION_KEYS entry {position} is not "
+                    "'<key id>:<base64 key>' "
                     "(the key id is 1-64 letters, digits, '.', '_' or '-').",
                     code="malformed",
                 )
@@ -125,14 +130,15 @@ def encryption_key_problems(configured: Any) -> list[KeyConfigurationError]:
         except (binascii.Error, ValueError):
             problems.append(
                 KeyConfigurationError(
-                    f"FIELD_ENCRYPTION_KEYS key {key_id!r} is not valid base64.", code="malformed"
+                    f"REALNAME_FIELD_ENCRYPTION_KEYS key {key_id!r} is not valid base64.",
+                    code="malformed",
                 )
             )
             continue
         if len(material) < MINIMUM_KEY_BYTES:
             problems.append(
                 KeyConfigurationError(
-                    f"FIELD_ENCRYPTION_KEYS key {key_id!r} is {len(material)} bytes long; "
+                    f"REALNAME_FIELD_ENCRYPTION_KEYS key {key_id!r} is {len(material)} bytes long; "
                     f"it must be at least {MINIMUM_KEY_BYTES} random bytes.",
                     code="short",
                 )
@@ -140,7 +146,7 @@ def encryption_key_problems(configured: Any) -> list[KeyConfigurationError]:
         if key_id in seen:
             problems.append(
                 KeyConfigurationError(
-                    f"FIELD_ENCRYPTION_KEYS names key id {key_id!r} more than once.",
+                    f"REALNAME_FIELD_ENCRYPTION_KEYS names key id {key_id!r} more than once.",
                     code="duplicate",
                 )
             )
@@ -154,7 +160,7 @@ def _derive_key(material: bytes) -> bytes:
 
 @functools.cache
 def _keyring() -> _Keyring:
-    configured = getattr(settings, "FIELD_ENCRYPTION_KEYS", None)
+    configured = app_settings.FIELD_ENCRYPTION_KEYS
     problems = encryption_key_problems(configured)
     if problems:
         raise problems[0]
@@ -167,12 +173,13 @@ def _keyring() -> _Keyring:
 
 @receiver(setting_changed)
 def _clear_key_cache(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY"}:
+    if setting in {"REALNAME_FIELD_ENCRYPTION_KEYS", "REALNAME_BLIND_INDEX_KEY"}:
         _keyring.cache_clear()
 
 
 def primary_key_id() -> str:
-    """The id of the key new values are encrypted with (the first in FIELD_ENCRYPTION_KEYS)."""
+    """The id of the key new values are encrypted with (the first in
+    REALNAME_FIELD_ENCRYPTION_KEYS)."""
     return _keyring().primary
 
 
@@ -280,11 +287,12 @@ def key_id_of(token: str | bytes) -> str:
 
 def blind_index(value: str, *, purpose: str) -> str:
     """A keyed hash that finds equal values without storing them: HMAC-SHA256 under a subkey of
-    BLIND_INDEX_KEY per purpose, so indexes of two columns cannot be matched against each other.
-    The caller normalises ``value`` first (e.g. upper-case an ID number's check letter)."""
-    secret = getattr(settings, "BLIND_INDEX_KEY", "")
-    if not isinstance(secret, str) or not secret:
-        raise KeyConfigurationError("BLIND_INDEX_KEY is empty.", code="empty")
+    REALNAME_BLIND_INDEX_KEY per purpose, so indexes of two columns cannot be matched against
+    each other. The caller normalises ``value`` first (e.g. upper-case an ID number's check
+    letter)."""
+    secret = app_settings.BLIND_INDEX_KEY
+    if not secret:
+        raise KeyConfigurationError("REALNAME_BLIND_INDEX_KEY is empty.", code="empty")
     subkey = hmac.new(
         secret.encode("utf-8"), _BLIND_INDEX_DOMAIN + purpose.encode("utf-8"), hashlib.sha256
     ).digest()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from celery import current_app as celery_app
-from django.conf import settings
 from django.db import connection
+
+from .app_settings import app_settings
 
 
 def check_database() -> tuple[bool, str]:
@@ -31,7 +32,7 @@ def check_worker() -> tuple[bool, str]:
     try:
         with celery_app.connection_for_write() as conn:
             replies = celery_app.control.ping(
-                timeout=settings.HEALTHZ_WORKER_TIMEOUT, connection=conn
+                timeout=app_settings.HEALTHZ_WORKER_TIMEOUT, connection=conn
             )
     except Exception as exc:
         return False, type(exc).__name__

@@ -13,10 +13,10 @@ from functools import wraps
 from typing import Any
 
 from allauth.core.exceptions import RateLimited
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+from .app_settings import app_settings
 from .request import client_ip
 
 DEFAULT_RATE_LIMITS = {
@@ -31,7 +31,7 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _rules(action: str) -> list[tuple[int, int, str]]:
-    configured = {**DEFAULT_RATE_LIMITS, **getattr(settings, "REALNAME_RATE_LIMITS", {})}
+    configured = {**DEFAULT_RATE_LIMITS, **app_settings.RATE_LIMITS}
     rules = []
     for rule in filter(None, (configured.get(action) or "").split(",")):
         match = _RULE.match(rule.strip())

@@ -26,7 +26,7 @@ def get_sms_backend() -> BaseSmsBackend:
 
 @receiver(setting_changed)
 def _clear_backend_cache(*, setting: str, **kwargs: object) -> None:
-    if setting in {"SMS_BACKEND", "SMS_FILE_PATH"}:
+    if setting in {"ACCOUNTS_SMS_BACKEND", "ACCOUNTS_SMS_FILE_PATH"}:
         get_sms_backend.cache_clear()
 
 

@@ -1,6 +1,10 @@
-"""Settings shared by every environment. Secrets are never given defaults here."""
+"""Settings shared by every environment. Secrets are never given defaults here, and neither are
+our apps' settings: each default is written once, in the app's ``app_settings.py``."""
 
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import environ
@@ -29,15 +33,24 @@ def database_from_url(url: str) -> dict:
     return config
 
 
+def from_environment(**variables: tuple[str, Callable[[str], Any]]) -> dict[str, Any]:
+    """``SETTING=("VARIABLE", env.int)``: the settings whose environment variable is set, read
+    with the cast given. An unset variable sets nothing, so the app's default applies."""
+    return {
+        setting: read(variable)
+        for setting, (variable, read) in variables.items()
+        if variable in os.environ
+    }
+
+
 def celery_broker_for(redis_url: str | None) -> tuple[str, dict]:
     """Redis when configured; otherwise kombu's filesystem transport under LOCAL_DIR, which needs
-    no server but still feeds a real worker process."""
+    no server but still feeds a real worker process. The folders are made by the Celery app
+    when it is configured (realname.celery), not here: importing settings changes nothing."""
     if redis_url:
         return redis_url, {}
     queue_dir = LOCAL_DIR / "broker" / "queue"
     processed_dir = LOCAL_DIR / "broker" / "processed"
-    for folder in (queue_dir, processed_dir):
-        folder.mkdir(parents=True, exist_ok=True)
     return "filesystem://localhost/", {
         "data_folder_in": str(queue_dir),
         "data_folder_out": str(queue_dir),
@@ -169,11 +182,6 @@ MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="realname")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="realname <noreply@localhost>")
 
-# Text messages (accounts.sms): the backend, and the file the file backend appends to.
-SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.console.SmsBackend")
-SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(LOCAL_DIR / "sms.jsonl"))
-SMS_SIGNATURE = env("SMS_SIGNATURE", default="realname")
-
 # Internationalisation: Simplified Chinese by default, English on request.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -277,33 +285,32 @@ def logging_config(log_format: str, level: str) -> dict:
 
 LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
 
-# Personal-data encryption at rest: FIELD_ENCRYPTION_KEYS is a comma-separated list of
-# "<key id>:<urlsafe base64 of 32 bytes>"; the first encrypts, all decrypt (rotation).
-# BLIND_INDEX_KEY keys the HMAC used to look records up without decrypting them.
-FIELD_ENCRYPTION_KEYS: list[str] = []
-BLIND_INDEX_KEY = ""
-
-# Uploaded files (business licences, encrypted). Never face images: those stay at the provider.
+# Uploaded files. Never face images: those stay at the provider. Business licences are not
+# media either: they are encrypted into ENTERPRISE_PRIVATE_STORAGE_ROOT, which no URL serves.
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(LOCAL_DIR / "media"))
 MEDIA_URL = "/media/"
-# Private files (business licences, encrypted): never served by a URL, only through views that
-# check permissions and log each access.
-PRIVATE_STORAGE_ROOT = env("PRIVATE_STORAGE_ROOT", default=str(LOCAL_DIR / "private"))
 
-# Personal verification (verification/app_settings.py has the defaults and their meaning).
-VERIFICATION_PROVIDER = env(
-    "VERIFICATION_PROVIDER", default="verification.providers.sandbox.SandboxProvider"
+# Our apps' settings, from the environment variables deployers use. Only a variable that is set
+# sets its setting; the defaults and their meaning are in each app's app_settings.py
+# (kernel/, accounts/, verification/, enterprise/, sandbox/). The encryption keys are read by
+# dev, test and production, which differ on purpose.
+globals().update(
+    from_environment(
+        REALNAME_HEALTHZ_WORKER_TIMEOUT=("HEALTHZ_WORKER_TIMEOUT", env.float),
+        ACCOUNTS_SMS_BACKEND=("SMS_BACKEND", env.str),
+        ACCOUNTS_SMS_FILE_PATH=("SMS_FILE_PATH", env.str),
+        ACCOUNTS_SMS_SIGNATURE=("SMS_SIGNATURE", env.str),
+        VERIFICATION_PROVIDER=("VERIFICATION_PROVIDER", env.str),
+        VERIFICATION_MAX_ATTEMPTS_PER_DAY=("VERIFICATION_MAX_ATTEMPTS_PER_DAY", env.int),
+        ENTERPRISE_PRIVATE_STORAGE_ROOT=("PRIVATE_STORAGE_ROOT", env.str),
+        ENTERPRISE_LICENCE_MAX_BYTES=("ENTERPRISE_LICENCE_MAX_BYTES", env.int),
+        # The sandbox vendor (manage.py run_sandbox_provider): the URL our workers call, the URL
+        # browsers are sent to (they differ inside docker-compose), the secret that signs both ways.
+        SANDBOX_PROVIDER_URL=("SANDBOX_PROVIDER_URL", env.str),
+        SANDBOX_PROVIDER_PUBLIC_URL=("SANDBOX_PROVIDER_PUBLIC_URL", env.str),
+        SANDBOX_PROVIDER_APP_ID=("SANDBOX_PROVIDER_APP_ID", env.str),
+        SANDBOX_PROVIDER_SECRET=("SANDBOX_PROVIDER_SECRET", env.str),
+        SANDBOX_PROVIDER_REGISTRY=("SANDBOX_PROVIDER_REGISTRY", env.str),
+        SANDBOX_PROVIDER_COMPANY_REGISTRY=("SANDBOX_PROVIDER_COMPANY_REGISTRY", env.str),
+    )
 )
-VERIFICATION_MAX_ATTEMPTS_PER_DAY = env.int("VERIFICATION_MAX_ATTEMPTS_PER_DAY", default=5)
-# The sandbox provider (a separate service: manage.py run_sandbox_provider). The URL our
-# workers call, the URL browsers are sent to (they differ inside docker-compose), and the
-# shared secret that signs requests both ways.
-SANDBOX_PROVIDER_URL = env("SANDBOX_PROVIDER_URL", default="http://127.0.0.1:8765")
-SANDBOX_PROVIDER_PUBLIC_URL = env("SANDBOX_PROVIDER_PUBLIC_URL", default="")
-SANDBOX_PROVIDER_APP_ID = env("SANDBOX_PROVIDER_APP_ID", default="realname-dev")
-SANDBOX_PROVIDER_SECRET = env("SANDBOX_PROVIDER_SECRET", default="")
-SANDBOX_PROVIDER_REGISTRY = env("SANDBOX_PROVIDER_REGISTRY", default="")
-SANDBOX_PROVIDER_COMPANY_REGISTRY = env("SANDBOX_PROVIDER_COMPANY_REGISTRY", default="")
-
-# How long /healthz waits for a worker to answer a ping.
-HEALTHZ_WORKER_TIMEOUT = env.float("HEALTHZ_WORKER_TIMEOUT", default=1.5)

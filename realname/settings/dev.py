@@ -21,12 +21,12 @@ CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_for(REDIS_URL
 CACHES = {"default": cache_for(REDIS_URL)}
 
 # The embedded default writes texts to .local/sms.jsonl; ./dev.sh serve says where.
-SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.filebased.SmsBackend")
+ACCOUNTS_SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.filebased.SmsBackend")
 
-FIELD_ENCRYPTION_KEYS = env.list(
+REALNAME_FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS", default=["dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="]
 )
-BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default="development-blind-index-key")
+REALNAME_BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default="development-blind-index-key")
 
 # Serve static files from the app folders, without needing collectstatic first.
 WHITENOISE_USE_FINDERS = True

@@ -16,10 +16,10 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 }
 
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
-SMS_BACKEND = env("SMS_BACKEND")
+REALNAME_FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+REALNAME_BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
+ACCOUNTS_SMS_BACKEND = env("SMS_BACKEND")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
-BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
 # Chosen on purpose in production: the sandbox (for a demonstration) or a real vendor.
 VERIFICATION_PROVIDER = env("VERIFICATION_PROVIDER")
 

@@ -28,11 +28,11 @@ CACHES = {
     }
 }
 
-SMS_BACKEND = "accounts.sms.locmem.SmsBackend"
+ACCOUNTS_SMS_BACKEND = "accounts.sms.locmem.SmsBackend"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-FIELD_ENCRYPTION_KEYS = ["test1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItdGVzdHMh"]
-BLIND_INDEX_KEY = "test-blind-index-key"
+REALNAME_FIELD_ENCRYPTION_KEYS = ["test1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItdGVzdHMh"]
+REALNAME_BLIND_INDEX_KEY = "test-blind-index-key"
 LOGGING = logging_config("text", "WARNING")
 
 # Serve static files from the app folders, without needing collectstatic first.
@@ -48,7 +48,7 @@ VERIFICATION_PROVIDER_RETRY_BACKOFF = 0.2
 VERIFICATION_PROVIDER_RETRY_BACKOFF_MAX = 1
 
 # Each test run writes uploads to its own directory.
-PRIVATE_STORAGE_ROOT = str(
+ENTERPRISE_PRIVATE_STORAGE_ROOT = str(
     Path(tempfile.gettempdir()) / f"realname-private-{env('REALNAME_TEST_RUN_ID', default='test')}"
 )
 MEDIA_ROOT = str(

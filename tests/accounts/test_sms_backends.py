@@ -12,8 +12,8 @@ from accounts.sms import SmsMessage, filebased, get_sms_backend, locmem, send_sm
 
 def test_file_backend_appends_one_json_object_per_message(tmp_path, settings):
     path = tmp_path / "sms.jsonl"
-    settings.SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.SMS_FILE_PATH = str(path)
+    settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
+    settings.ACCOUNTS_SMS_FILE_PATH = str(path)
 
     send_sms(to="+8613800138000", body="【realname】code 123456", code="123456")
     send_sms(to="+85261234567", body="【realname】hello")
@@ -57,7 +57,7 @@ def test_file_backend_failure_is_an_sms_send_error(tmp_path):
 
 
 def test_console_backend_prints(capsys):
-    with override_settings(SMS_BACKEND="accounts.sms.console.SmsBackend"):
+    with override_settings(ACCOUNTS_SMS_BACKEND="accounts.sms.console.SmsBackend"):
         send_sms(to="+8613800138000", body="hello")
 
     assert "[sms] to +8613800138000: hello" in capsys.readouterr().out
@@ -65,7 +65,7 @@ def test_console_backend_prints(capsys):
 
 def test_backend_follows_the_setting():
     locmem.outbox.clear()
-    with override_settings(SMS_BACKEND="accounts.sms.console.SmsBackend"):
+    with override_settings(ACCOUNTS_SMS_BACKEND="accounts.sms.console.SmsBackend"):
         assert type(get_sms_backend()).__module__ == "accounts.sms.console"
     assert type(get_sms_backend()).__module__ == "accounts.sms.locmem"
     send_sms(to="+8613800138000", body="x")

@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transac
 
 @pytest.fixture
 def site(live_server, settings, tmp_path, celery_worker_process, sandbox_settings_override):
-    settings.SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
+    settings.ACCOUNTS_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     return live_server
 
 
@@ -30,7 +30,7 @@ def test_enterprise_verification_through_review(browser: Browser, site, settings
     licence.write_bytes(licence_png())
 
     page = browser.new_context(locale="en-US").new_page()
-    sign_up(page, site, Path(settings.SMS_FILE_PATH), "13400134000")
+    sign_up(page, site, Path(settings.ACCOUNTS_SMS_FILE_PATH), "13400134000")
     page.goto(f"{site.url}/verification/")
     page.locator("#verify-enterprise").click()
     page.locator("input[name=consent_realname-service]").check()
@@ -49,7 +49,7 @@ def test_enterprise_verification_through_review(browser: Browser, site, settings
 
     # A reviewer (Support, with TOTP) opens the desk, looks at the licence and approves it.
     admin = browser.new_context(locale="en-US").new_page()
-    staff_log_in(admin, site, Path(settings.SMS_FILE_PATH), staff)
+    staff_log_in(admin, site, Path(settings.ACCOUNTS_SMS_FILE_PATH), staff)
     admin.goto(f"{site.url}/admin/support/reviewqueue/?status__exact=pending_review")
     admin.locator("#result_list tbody tr").first.get_by_role("link").first.click()
     licence_image = admin.locator("#licence-image")

@@ -23,8 +23,8 @@ README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "review-desk.
 
 @pytest.fixture
 def site(live_server, settings, tmp_path, celery_worker_process, sandbox_settings_override):
-    settings.SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
+    settings.ACCOUNTS_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     return live_server
 
 
@@ -46,7 +46,7 @@ def test_a_lead_reveals_with_a_reason_and_resets_attempts(
     browser: Browser, site, settings, tmp_path
 ):
     settings.VERIFICATION_MAX_ATTEMPTS_PER_DAY = 1
-    sms_file = Path(settings.SMS_FILE_PATH)
+    sms_file = Path(settings.ACCOUNTS_SMS_FILE_PATH)
 
     # A person's only attempt of the day fails: the name does not match the document.
     person = browser.new_context(locale="en-US").new_page()

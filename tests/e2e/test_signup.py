@@ -53,8 +53,8 @@ def test_sign_up_by_phone_with_the_code_from_the_sms_file(
     browser: Browser, live_server, settings, tmp_path, locale, phone
 ):
     sms_file = tmp_path / "sms.jsonl"
-    settings.SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.SMS_FILE_PATH = str(sms_file)
+    settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
+    settings.ACCOUNTS_SMS_FILE_PATH = str(sms_file)
     text = TEXT[locale]
     context = browser.new_context(locale=locale)
     page = context.new_page()

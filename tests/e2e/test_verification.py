@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transac
 
 @pytest.fixture
 def site(live_server, settings, tmp_path, celery_worker_process, sandbox_settings_override):
-    settings.SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
+    settings.ACCOUNTS_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     return live_server
 
 
@@ -65,7 +65,7 @@ def face_check(page: Page, outcome: str, tmp_path) -> None:
 
 def test_verification_passes_and_recharge_opens(browser: Browser, site, settings, tmp_path):
     page = browser.new_context(locale="en-US").new_page()
-    sign_up(page, site, Path(settings.SMS_FILE_PATH), "13600136000")
+    sign_up(page, site, Path(settings.ACCOUNTS_SMS_FILE_PATH), "13600136000")
 
     start_verification_from_recharge(page, site, DEMO["name"])
     face_check(page, "pass", tmp_path)
@@ -86,7 +86,7 @@ def test_verification_passes_and_recharge_opens(browser: Browser, site, settings
 
 def test_a_mismatch_fails_with_guidance(browser: Browser, site, settings, tmp_path):
     page = browser.new_context(locale="en-US").new_page()
-    sign_up(page, site, Path(settings.SMS_FILE_PATH), "13500135000")
+    sign_up(page, site, Path(settings.ACCOUNTS_SMS_FILE_PATH), "13500135000")
 
     start_verification_from_recharge(page, site, "测试乙")
 

@@ -22,6 +22,7 @@ from PIL import Image
 
 from accounts.identity import identity_kind
 from enterprise import services
+from enterprise.app_settings import app_settings as enterprise_settings
 from enterprise.models import EnterpriseVerification, LicenceAccess, ReviewReason
 from enterprise.storage import licence_read, private_storage
 from kernel.crypto import DecryptionError, key_id_of
@@ -61,7 +62,7 @@ def approved(user, staff) -> EnterpriseVerification:
 
 
 def stored_files() -> list[Path]:
-    root = Path(settings.PRIVATE_STORAGE_ROOT)
+    root = Path(enterprise_settings.PRIVATE_STORAGE_ROOT)
     return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
 
 
@@ -107,7 +108,7 @@ def test_the_licence_is_stored_encrypted_outside_any_url():
     assert not stored.startswith(b"\x89PNG") and b"IHDR" not in stored
     assert licence_read(verification.licence_name).startswith(b"\x89PNG")
     assert not str(path).startswith(str(Path(settings.MEDIA_ROOT)))
-    assert str(path).startswith(str(Path(settings.PRIVATE_STORAGE_ROOT)))
+    assert str(path).startswith(str(Path(enterprise_settings.PRIVATE_STORAGE_ROOT)))
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT legal_representative FROM enterprise_enterpriseverification WHERE id = %s",
@@ -404,7 +405,7 @@ def test_key_rotation_reencrypts_licence_files_too():
     removed and every licence (original and preview) still opens; a dry run changes nothing."""
     old_key = "old:" + base64.urlsafe_b64encode(bytes(range(32))).decode()
     new_key = "new:" + base64.urlsafe_b64encode(bytes(range(50, 82))).decode()
-    with override_settings(FIELD_ENCRYPTION_KEYS=[old_key]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[old_key]):
         verification = submit(make_member())
         original = licence_read(verification.licence_name)
     names = [verification.licence_name]
@@ -414,7 +415,7 @@ def test_key_rotation_reencrypts_licence_files_too():
     def key_ids() -> set[str]:
         return {key_id_of(Path(private_storage().path(name)).read_bytes()) for name in names}
 
-    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, old_key]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[new_key, old_key]):
         dry = StringIO()
         call_command("reencrypt_personal_data", "--dry-run", stdout=dry)
         assert f"enterprise files: {len(names)} to re-encrypt" in dry.getvalue()
@@ -428,7 +429,7 @@ def test_key_rotation_reencrypts_licence_files_too():
     assert "enterprise files: 0 re-encrypted" in again.getvalue()
     assert key_ids() == {"new"}
     assert not [path for path in stored_files() if path.name.endswith(".tmp")]
-    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[new_key]):
         assert licence_read(verification.licence_name) == original
 
 

@@ -45,7 +45,7 @@ def test_unavailable_when_no_worker_listens(client, settings, monkeypatch, celer
     # The same Redis server, another database number: the broker answers, no worker listens there.
     base = settings.CELERY_BROKER_URL.rsplit("/", 1)[0]
     monkeypatch.setattr(celery_app.conf, "broker_url", f"{base}/15")
-    settings.HEALTHZ_WORKER_TIMEOUT = 0.5
+    settings.REALNAME_HEALTHZ_WORKER_TIMEOUT = 0.5
 
     response = client.get("/healthz")
 

@@ -1,5 +1,8 @@
-"""Production settings refuse to start without their secrets and pass Django's deploy checks."""
+"""Production settings refuse to start without their secrets and pass Django's deploy checks;
+the environment sets an app's setting only when it gives one; importing settings has no side
+effects."""
 
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +63,7 @@ def test_deploy_check_reports_no_issues():
         "REDIS_URL",
         "FIELD_ENCRYPTION_KEYS",
         "BLIND_INDEX_KEY",
+        "SMS_BACKEND",
         "VERIFICATION_PROVIDER",
     ],
 )
@@ -90,3 +94,92 @@ def test_the_sandbox_provider_needs_its_shared_secret():
 
     assert result.returncode != 0
     assert "verification.E003" in result.stderr
+
+
+def dev_env(local_dir: Path, **variables: str) -> dict[str, str]:
+    """The development settings with nothing configured: no Redis, no app variables."""
+    unset = {"DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", *SECRETS}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in unset and not k.startswith(("SMS_", "SANDBOX_PROVIDER_", "VERIFICATION_"))
+    }
+    env.update(DJANGO_SETTINGS_MODULE="realname.settings.dev", REALNAME_LOCAL_DIR=str(local_dir))
+    env.update(variables)
+    return env
+
+
+def python(code: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+READ_APP_SETTINGS = """
+import json
+from django.conf import settings
+from accounts.app_settings import app_settings as accounts
+from enterprise.app_settings import app_settings as enterprise
+from kernel.app_settings import app_settings as kernel
+names = ["ACCOUNTS_SMS_SIGNATURE", "ENTERPRISE_PRIVATE_STORAGE_ROOT",
+         "REALNAME_HEALTHZ_WORKER_TIMEOUT", "VERIFICATION_MAX_ATTEMPTS_PER_DAY"]
+print(json.dumps({
+    "set": sorted(name for name in names if hasattr(settings, name)),
+    "values": [accounts.SMS_SIGNATURE, enterprise.PRIVATE_STORAGE_ROOT,
+               kernel.HEALTHZ_WORKER_TIMEOUT],
+}))
+"""
+
+
+def test_an_app_setting_comes_from_the_environment_only_when_given(tmp_path):
+    unset = json.loads(python(READ_APP_SETTINGS, dev_env(tmp_path / "local")))
+    given = json.loads(
+        python(
+            READ_APP_SETTINGS,
+            dev_env(
+                tmp_path / "local",
+                SMS_SIGNATURE="acme",
+                PRIVATE_STORAGE_ROOT="/srv/private",
+                HEALTHZ_WORKER_TIMEOUT="0.25",
+                VERIFICATION_MAX_ATTEMPTS_PER_DAY="3",
+            ),
+        )
+    )
+
+    # Unset: the settings package sets nothing, and the app's own default applies.
+    assert unset == {
+        "set": [],
+        "values": ["realname", str(tmp_path / "local" / "private"), 1.5],
+    }
+    assert given == {
+        "set": [
+            "ACCOUNTS_SMS_SIGNATURE",
+            "ENTERPRISE_PRIVATE_STORAGE_ROOT",
+            "REALNAME_HEALTHZ_WORKER_TIMEOUT",
+            "VERIFICATION_MAX_ATTEMPTS_PER_DAY",
+        ],
+        "values": ["acme", "/srv/private", 0.25],
+    }
+
+
+def test_importing_the_settings_makes_no_folder_and_the_broker_makes_its_own(tmp_path):
+    """Without Redis the filesystem broker needs its folders: the Celery app makes them when a
+    process first uses it, not the settings module when anything imports it."""
+    local_dir = tmp_path / "local"
+    env = dev_env(local_dir)
+
+    python("from django.conf import settings; print(settings.CELERY_BROKER_URL)", env)
+
+    assert not local_dir.exists()
+
+    python("from realname.celery import app; app.connection_for_write().close()", env)
+
+    assert (local_dir / "broker" / "queue").is_dir()
+    assert (local_dir / "broker" / "processed").is_dir()

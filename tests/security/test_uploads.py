@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from enterprise.app_settings import app_settings as enterprise_settings
 from enterprise.models import EnterpriseVerification
 from tests.enterprise.conftest import DEMO_COMPANY
 from tests.enterprise.test_licence_upload import (
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 def stored_files() -> set[Path]:
-    root = Path(settings.PRIVATE_STORAGE_ROOT)
+    root = Path(enterprise_settings.PRIVATE_STORAGE_ROOT)
     return {path for path in root.rglob("*") if path.is_file()} if root.exists() else set()
 
 

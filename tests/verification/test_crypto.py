@@ -124,11 +124,11 @@ def test_bytes_that_are_not_encrypted_are_refused(blob):
 
 
 def test_values_under_an_old_key_still_decrypt_after_rotation():
-    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
         token = encrypt_str(NAME, purpose=PURPOSE)
         blob = encrypt_bytes(b"scan", purpose="enterprise.Licence.image")
 
-    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
         assert primary_key_id() == "new"
         assert key_id_of(token) == "old"
         assert decrypt_str(token, purpose=PURPOSE) == NAME
@@ -137,17 +137,20 @@ def test_values_under_an_old_key_still_decrypt_after_rotation():
 
 
 def test_a_value_under_a_removed_key_is_refused():
-    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
         token = encrypt_str(NAME, purpose=PURPOSE)
 
-    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]), pytest.raises(DecryptionError) as exc:
+    with (
+        override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[NEW_KEY]),
+        pytest.raises(DecryptionError) as exc,
+    ):
         decrypt_str(token, purpose=PURPOSE)
 
     assert "'old'" in str(exc.value)
 
 
 def test_relabelling_a_token_with_another_configured_key_id_is_refused():
-    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
         token = encrypt_str(NAME, purpose=PURPOSE)
         with pytest.raises(DecryptionError):
             decrypt_str(token.replace("v1:new:", "v1:old:"), purpose=PURPOSE)
@@ -159,9 +162,9 @@ def test_standard_and_urlsafe_base64_keys_are_the_same_key():
     urlsafe = key_entry("k1", material).rstrip("=")
     assert "+" in standard or "/" in standard
 
-    with override_settings(FIELD_ENCRYPTION_KEYS=[standard]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[standard]):
         token = encrypt_str(NAME, purpose=PURPOSE)
-    with override_settings(FIELD_ENCRYPTION_KEYS=[urlsafe]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[urlsafe]):
         assert decrypt_str(token, purpose=PURPOSE) == NAME
 
 
@@ -169,13 +172,13 @@ def test_a_bad_key_configuration_stops_encryption_without_showing_the_key():
     short = key_entry("k1", b"sixteen-byte-key")
 
     with (
-        override_settings(FIELD_ENCRYPTION_KEYS=[short]),
+        override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[short]),
         pytest.raises(KeyConfigurationError) as exc,
     ):
         encrypt_str(NAME, purpose=PURPOSE)
     assert short.split(":")[1] not in str(exc.value)
 
-    with override_settings(FIELD_ENCRYPTION_KEYS=[]), pytest.raises(KeyConfigurationError):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[]), pytest.raises(KeyConfigurationError):
         encrypt_str(NAME, purpose=PURPOSE)
 
 
@@ -187,12 +190,12 @@ def test_blind_index_is_stable_keyed_and_separated_by_purpose():
     assert ID_NUMBER not in index
     assert blind_index("11010519491231003X", purpose="id_number") != index
     assert blind_index(ID_NUMBER, purpose="phone") != index
-    with override_settings(BLIND_INDEX_KEY="another-blind-index-key-of-decent-length"):
+    with override_settings(REALNAME_BLIND_INDEX_KEY="another-blind-index-key-of-decent-length"):
         assert blind_index(ID_NUMBER, purpose="id_number") != index
 
 
 def test_blind_index_refuses_an_empty_key():
-    with override_settings(BLIND_INDEX_KEY=""), pytest.raises(KeyConfigurationError):
+    with override_settings(REALNAME_BLIND_INDEX_KEY=""), pytest.raises(KeyConfigurationError):
         blind_index(ID_NUMBER, purpose="id_number")
 
 
@@ -352,12 +355,12 @@ def run_command(*args: str) -> str:
 
 
 def test_command_reencrypts_values_written_under_an_old_key(record_model):
-    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
         first = record_model.objects.create(name=NAME, birth_date=datetime.date(1990, 1, 2))
         second = record_model.objects.create(name="李四", payload={"a": 1})
         untouched = record_model.objects.create()
 
-    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
         current = record_model.objects.create(name="王五")
         dry_run = run_command("--model", "verification.CryptoTestRecord", "--dry-run")
         assert raw_row(record_model, first.pk)["name"].startswith("v1:old:")
@@ -375,7 +378,7 @@ def test_command_reencrypts_values_written_under_an_old_key(record_model):
     for row in (first, second, current):
         stored = raw_row(record_model, row.pk)
         assert all(value is None or value.startswith("v1:new:") for value in stored.values())
-    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
         assert record_model.objects.values_list("name", "birth_date", "payload").get(
             pk=first.pk
         ) == (NAME, datetime.date(1990, 1, 2), None)
@@ -398,15 +401,15 @@ def test_command_finds_models_with_encrypted_fields_by_itself(record_model):
 
 
 def test_command_leaves_unreadable_values_and_fails(record_model):
-    with override_settings(FIELD_ENCRYPTION_KEYS=[GONE_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[GONE_KEY]):
         lost = record_model.objects.create(name=NAME)
-    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
+    with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
         readable = record_model.objects.create(name="李四")
     lost_token = raw_row(record_model, lost.pk)["name"]
 
     out = StringIO()
     with (
-        override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]),
+        override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]),
         pytest.raises(CommandError, match="1 values could not be decrypted"),
     ):
         call_command(
@@ -430,8 +433,10 @@ def test_dev_and_test_keys_pass_the_checks(settings):
     assert key_checks.check_field_encryption_keys(None) == []
     assert key_checks.check_blind_index_key(None) == []
 
-    settings.FIELD_ENCRYPTION_KEYS = ["dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="]
-    settings.BLIND_INDEX_KEY = "development-blind-index-key"
+    settings.REALNAME_FIELD_ENCRYPTION_KEYS = [
+        "dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
+    ]
+    settings.REALNAME_BLIND_INDEX_KEY = "development-blind-index-key"
     assert key_checks.check_field_encryption_keys(None) == []
     assert key_checks.check_blind_index_key(None) == []
 
@@ -450,7 +455,7 @@ def test_dev_and_test_keys_pass_the_checks(settings):
     ],
 )
 def test_malformed_encryption_keys_are_errors_with_a_hint(settings, keys, expected):
-    settings.FIELD_ENCRYPTION_KEYS = keys
+    settings.REALNAME_FIELD_ENCRYPTION_KEYS = keys
 
     errors = key_checks.check_field_encryption_keys(None)
 
@@ -469,15 +474,15 @@ def test_malformed_encryption_keys_are_errors_with_a_hint(settings, keys, expect
     ],
 )
 def test_blind_index_key_length(settings, key, errors, deploy_warnings):
-    settings.BLIND_INDEX_KEY = key
+    settings.REALNAME_BLIND_INDEX_KEY = key
 
     assert [e.id for e in key_checks.check_blind_index_key(None)] == errors
     assert [w.id for w in key_checks.check_blind_index_key_deploy(None)] == deploy_warnings
 
 
 def test_key_checks_are_registered_with_the_security_tag(settings):
-    settings.FIELD_ENCRYPTION_KEYS = []
-    settings.BLIND_INDEX_KEY = ""
+    settings.REALNAME_FIELD_ENCRYPTION_KEYS = []
+    settings.REALNAME_BLIND_INDEX_KEY = ""
 
     found = {message.id for message in run_checks(tags=[Tags.security])}
 

@@ -7,7 +7,6 @@ import signal
 from dataclasses import replace
 from typing import Any, NoReturn
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox.app_settings import sandbox_settings
@@ -99,13 +98,10 @@ class Command(BaseCommand):
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         bound_port = server.server_address[1]
         browser_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
-        # sandbox_settings.PUBLIC_URL falls back to the client's URL setting; only an explicit
-        # public URL says where browsers reach this very process.
-        explicit_public_url = getattr(settings, "SANDBOX_PROVIDER_PUBLIC_URL", "")
         service.config = replace(
             service.config,
             public_url=public_url
-            or _configured("PUBLIC_URL", explicit_public_url)
+            or _configured("PUBLIC_URL", sandbox_settings.PUBLIC_URL)
             or f"http://{browser_host}:{bound_port}",
         )
         logging.getLogger("sandbox").setLevel(logging.INFO)
