@@ -12,10 +12,10 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Lowest first. A package may import its own layer's packages only if they are listed together
-# in one tuple *and* the pair is in SIBLINGS_ALLOWED; otherwise only lower layers.
+# Lowest first; a package imports only packages on lower layers.
 LAYERS: list[tuple[str, ...]] = [
-    ("kernel", "sandbox"),
+    ("kernel",),
+    ("sandbox",),
     ("accounts",),
     ("verification",),
     ("enterprise",),
@@ -24,9 +24,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("devstack",),
 ]
 LAYER_OF = {package: level for level, packages in enumerate(LAYERS) for package in packages}
-# The sandbox vendor is the outside world's stand-in; our client speaks its protocol with the
-# signing helper it ships, as a real vendor's SDK would be imported. Nothing else crosses.
-ALLOWED_CROSSINGS = {("verification", "sandbox")}
+# The sandbox vendor is the outside world's stand-in: a service of its own on the kernel. Our
+# client for it imports the signing helper it ships, as a real vendor's SDK would be; nothing
+# else of ours imports it.
+SANDBOX_CLIENTS = {"verification.providers.sandbox", "verification.checks"}
 # Modules whose role is to be used by their own app only; the kernel's are made to be shared.
 PRIVATE_ROLES = ("views", "forms")
 SHARED = {"kernel"}
@@ -105,7 +106,7 @@ def upward_imports() -> list[str]:
         source = _package(module)
         for target in targets:
             destination = _package(target)
-            if destination == source or (source, destination) in ALLOWED_CROSSINGS:
+            if destination == source:
                 continue
             if LAYER_OF[destination] >= LAYER_OF[source]:
                 problems.append(f"{module} imports {target}")
@@ -115,6 +116,15 @@ def upward_imports() -> list[str]:
 def test_imports_run_one_way() -> None:
     problems = upward_imports()
     assert not problems, "\n".join(problems)
+
+
+def test_only_the_sandbox_client_imports_the_sandbox() -> None:
+    importers = {
+        module
+        for module, targets in GRAPH.items()
+        if _package(module) != "sandbox" and any(_package(t) == "sandbox" for t in targets)
+    }
+    assert importers <= SANDBOX_CLIENTS, sorted(importers - SANDBOX_CLIENTS)
 
 
 def test_no_app_imports_another_apps_views_or_forms() -> None:
