@@ -24,6 +24,7 @@ from enterprise import services as enterprise_services
 from enterprise.guidance import guidance_for as enterprise_guidance
 from enterprise.models import EnterpriseVerification, ReviewReason
 from enterprise.views import licence_response
+from kernel.admin import ReadOnlyAdminMixin
 from kernel.request import client_ip
 from verification.documents import mask_document_number, mask_name
 from verification.guidance import guidance_for as personal_guidance
@@ -112,7 +113,7 @@ def _reject_action(reason: ReviewReason) -> Any:
 
 
 @admin.register(ReviewQueue)
-class ReviewQueueAdmin(admin.ModelAdmin):
+class ReviewQueueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "open_link",
         "kind",
@@ -163,15 +164,6 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
         return selectors.review_queue_search(queryset, search_term), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def has_review_licence_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("support.review_licence")
@@ -407,7 +399,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Support lead only (the view permission). Nothing here can change an entry, and the
     database refuses it anyway."""
 
@@ -429,12 +421,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
             return queryset.filter(public_id=uuid.UUID(search_term.strip())), False
         except ValueError:
             return (queryset.none() if search_term.strip() else queryset), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
