@@ -22,8 +22,8 @@ from accounts.models import User
 from accounts.phone import mask_phone
 from enterprise import services as enterprise_services
 from enterprise.guidance import guidance_for as enterprise_guidance
+from enterprise.licence import licence_response
 from enterprise.models import EnterpriseVerification, ReviewReason
-from enterprise.views import licence_response
 from kernel.admin import ReadOnlyAdminMixin
 from kernel.request import client_ip
 from verification.documents import mask_document_number, mask_name
