@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from accounts.phone import mask_phone
-from enterprise import services as enterprise_services
 from enterprise.guidance import guidance_for as enterprise_guidance
 from enterprise.licence import licence_response
 from enterprise.models import EnterpriseVerification, ReviewReason
@@ -257,12 +256,8 @@ class ReviewQueueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         verification = self._verification(request, kind, public_id)
         if not isinstance(verification, EnterpriseVerification):
             raise Http404
-        actor = _actor(request)
-        services.licence_view_record(
-            actor=actor, verification=verification, ip_address=client_ip(request)
-        )
-        enterprise_services.licence_access_record(
-            verification=verification, user=actor, as_staff=True, ip_address=client_ip(request)
+        services.licence_view(
+            actor=_actor(request), verification=verification, ip_address=client_ip(request)
         )
         return licence_response(verification, for_staff=True)
 

@@ -4,10 +4,11 @@ each action's effect on what the user sees on their own status page."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test import Client
 
-from enterprise.models import EnterpriseVerification
+from enterprise.models import EnterpriseVerification, LicenceAccess
+from support import services
 from support.models import AuditEntry, ReviewQueue, StaffNote
 from tests.support.conftest import (
     QUEUE,
@@ -268,12 +269,43 @@ def test_bulk_approve_and_reset_from_the_queue(support):
     assert not ReviewQueue.objects.filter(pk__in=[first.public_id, second.public_id]).exists()
 
 
-def test_a_licence_view_by_staff_is_audited(support):
+def test_a_licence_view_by_staff_is_audited_and_recorded_as_an_access(support):
     verification = pending_enterprise()
 
-    desk_client(support).get(f"{detail_url(verification)}licence/")
+    desk_client(support).get(f"{detail_url(verification)}licence/", REMOTE_ADDR="203.0.113.9")
 
-    assert AuditEntry.objects.get().action == AuditEntry.Action.LICENCE_VIEW
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.action, entry.public_id, entry.ip_address) == (
+        support,
+        AuditEntry.Action.LICENCE_VIEW,
+        verification.public_id,
+        "203.0.113.9",
+    )
+    access = LicenceAccess.objects.get()
+    assert (access.verification, access.user, access.as_staff, access.ip_address) == (
+        verification,
+        support,
+        True,
+        "203.0.113.9",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_licence_view_is_recorded_in_both_logs_or_in_neither():
+    """Real commits: the access record of a verification that is not in the database (gone
+    between the page and the click) is refused at commit, and the audit entry goes with it."""
+    staff = make_staff("Support")
+    verification = pending_enterprise()
+    gone = EnterpriseVerification.objects.get(pk=verification.pk)
+    gone.pk = verification.pk + 1_000_000
+
+    with pytest.raises(IntegrityError):
+        services.licence_view(actor=staff, verification=gone, ip_address="203.0.113.9")
+
+    assert not AuditEntry.objects.exists()
+    assert not LicenceAccess.objects.exists()
+    services.licence_view(actor=staff, verification=verification, ip_address="203.0.113.9")
+    assert AuditEntry.objects.count() == LicenceAccess.objects.count() == 1
 
 
 def test_the_error_reason_and_provider_are_recorded(support):
