@@ -317,3 +317,38 @@ def test_the_error_reason_and_provider_are_recorded(support):
     )  # a late answer changes nothing: the record stays in error
     verification.refresh_from_db()
     assert verification.status == PersonalVerification.Status.ERROR
+
+
+def test_each_action_answers_as_staff_expect(lead):
+    """Success: back to the page with a message. A form problem, or a service's problem with a
+    field: the page again, the error next to the field. Anything else: a message on top."""
+    verification = pending_enterprise()
+    client = desk_client(lead)
+
+    done = client.post(detail_url(verification), {"action": "note", "text": "Rang the company."})
+    assert done.status_code == 302 and done["Location"] == detail_url(verification)
+    assert "Note added." in client.get(done["Location"]).content.decode()
+
+    # Ten characters for the form, but not ten words' worth once the spaces are squeezed.
+    squeezed = client.post(detail_url(verification), {"action": "reveal", "reason": "a    b    c"})
+    field = squeezed.content.decode().split('id="reveal-form"')[1].split("</form>")[0]
+    assert "Say why you need to see the full data" in field
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.REVEAL).exists()
+
+    unknown = client.post(detail_url(verification), {"action": "reject", "reason": "no_such"})
+    assert "Select a valid choice" in unknown.content.decode()
+
+    client.post(detail_url(verification), {"action": "approve"})
+    again = client.post(detail_url(verification), {"action": "reject", "reason": "not_a_licence"})
+    assert again.status_code == 200
+    assert "Only licences pending review can be rejected." in again.content.decode()
+    verification.refresh_from_db()
+    assert verification.status == EnterpriseVerification.Status.APPROVED
+
+
+@pytest.mark.parametrize("posted", [{"action": "delete"}, {}])
+def test_an_unknown_action_is_refused(support, posted):
+    response = desk_client(support).post(detail_url(failed_personal()), posted)
+
+    assert response.status_code == 403
+    assert not AuditEntry.objects.exists()
