@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Field, Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -43,13 +45,12 @@ def staff_member(request: HttpRequest) -> User:
     return request.user
 
 
-REVEALED_LABELS = {
-    "name": gettext_lazy("Name"),
-    "document_number": gettext_lazy("Document number"),
-    "birth_date": gettext_lazy("Date of birth"),
-    "phone": gettext_lazy("Mobile number"),
-    "legal_representative": gettext_lazy("Legal representative"),
-}
+def field_label(model: type[Model] | Model, field: str) -> str:
+    """A model field's verbose name as a label, in the active language ("Mobile number")."""
+    model_field = model._meta.get_field(field)
+    if not isinstance(model_field, Field):  # a reverse relation has no verbose name
+        raise TypeError(field)
+    return str(capfirst(model_field.verbose_name))
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ class ReviewDetailMixin(admin.ModelAdmin):
             "is_enterprise": kind == Kind.ENTERPRISE,
             "facts": self._facts(verification),
             "revealed": [
-                (field, REVEALED_LABELS.get(field, field), value)
+                (field, field_label(verification, field), value)
                 for field, value in revealed.fields.items()
             ]
             if revealed
@@ -256,23 +257,29 @@ class ReviewDetailMixin(admin.ModelAdmin):
     def _facts(verification: Verification) -> list[tuple[str, str]]:
         """What staff see by default: masked personal data, plain facts about the check."""
         common = [
-            (_("Status"), verification.get_status_display()),
-            (_("Reason"), verification.reason_code or "—"),
-            (_("Provider"), verification.provider or "—"),
+            (field_label(verification, "status"), verification.get_status_display()),
+            (field_label(verification, "reason_code"), verification.reason_code or "—"),
+            (field_label(verification, "provider"), verification.provider or "—"),
             (_("Provider failures"), str(verification.provider_failures)),
-            (_("Mobile number"), mask_phone(verification.phone)),
+            (field_label(verification, "phone"), mask_phone(verification.phone)),
             (_("Account"), str(verification.user.public_id)),
         ]
         if isinstance(verification, EnterpriseVerification):
             return [
-                (_("Company name"), verification.company_name),
-                (_("Unified social credit code"), verification.credit_code),
-                (_("Legal representative"), mask_name(verification.legal_representative)),
+                (field_label(verification, "company_name"), verification.company_name),
+                (field_label(verification, "credit_code"), verification.credit_code),
+                (
+                    field_label(verification, "legal_representative"),
+                    mask_name(verification.legal_representative),
+                ),
                 *common,
             ]
         return [
-            (_("Name"), mask_name(verification.name)),
-            (_("Document type"), verification.get_document_type_display()),
-            (_("Document number"), mask_document_number(verification.document_number)),
+            (field_label(verification, "name"), mask_name(verification.name)),
+            (field_label(verification, "document_type"), verification.get_document_type_display()),
+            (
+                field_label(verification, "document_number"),
+                mask_document_number(verification.document_number),
+            ),
             *common,
         ]

@@ -352,3 +352,49 @@ def test_an_unknown_action_is_refused(support, posted):
 
     assert response.status_code == 403
     assert not AuditEntry.objects.exists()
+
+
+def labels(html: str) -> list[str]:
+    return [term.split("</dt>")[0] for term in html.split("<dt>")[1:]]
+
+
+@pytest.mark.parametrize(
+    ("language", "facts", "revealed"),
+    [
+        (
+            "en",
+            ["Name", "Document type", "Document number", "Status", "Reason", "Provider"],
+            ["Name", "Document number", "Date of birth", "Mobile number"],
+        ),
+        (
+            "zh-hans",
+            ["姓名", "证件类型", "证件号码", "状态", "原因", "服务商"],
+            ["姓名", "证件号码", "出生日期", "手机号"],
+        ),
+    ],
+)
+def test_facts_and_revealed_data_are_labelled_in_the_staffs_language(
+    lead, language, facts, revealed
+):
+    page = desk_client(lead).post(
+        detail_url(failed_personal()),
+        {"action": "reveal", "reason": "Ticket 4711: the user says the name is right"},
+        headers={"accept-language": language},
+    )
+
+    masked, full = page.content.decode().split('id="revealed"')
+    assert labels(masked)[:6] == facts
+    assert labels(full) == revealed
+
+
+def test_an_enterprise_verifications_facts_are_labelled_in_chinese(support):
+    page = desk_client(support).get(
+        detail_url(pending_enterprise()), headers={"accept-language": "zh-hans"}
+    )
+
+    assert labels(page.content.decode())[:4] == [
+        "企业名称",
+        "统一社会信用代码",
+        "法定代表人",
+        "状态",
+    ]
