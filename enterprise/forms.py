@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kernel.forms import ServiceErrorsMixin
 
-class EnterpriseVerificationForm(forms.Form):
+
+class EnterpriseVerificationForm(ServiceErrorsMixin, forms.Form):
     """The form only collects; ``enterprise_verification_submit`` checks the credit code and the
     licence file and its errors are shown next to these fields."""
 
@@ -36,10 +37,3 @@ class EnterpriseVerificationForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["licence"]
         field.help_text = str(field.help_text) % {"size": max_megabytes}
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for field, errors in error.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, error)

@@ -1,4 +1,4 @@
-"""Enterprise verification pages, and the one way a licence file leaves storage."""
+"""Enterprise verification pages, and the owner's link to their licence."""
 
 from __future__ import annotations
 
@@ -22,12 +22,9 @@ from . import services
 from .app_settings import app_settings
 from .forms import EnterpriseVerificationForm
 from .guidance import guidance_for
-from .licence import watermark
+from .licence import licence_response
 from .models import EnterpriseVerification
 from .selectors import enterprise_attempts_today, enterprise_verification_current
-from .storage import licence_read
-
-WATERMARK = "仅供实名认证使用 · For real-name verification only"
 
 
 def _user(request: HttpRequest) -> User:
@@ -116,36 +113,3 @@ def licence_file(request: HttpRequest, public_id: str) -> HttpResponse:
         verification=verification, user=user, as_staff=False, ip_address=client_ip(request)
     )
     return licence_response(verification, for_staff=False)
-
-
-def licence_response(verification: EnterpriseVerification, *, for_staff: bool) -> HttpResponse:
-    """The licence file as a response that no browser will run: nosniff, a sandbox policy, no
-    caching. Staff get the preview (at most 2000 px, metadata-free; for a PDF its first page,
-    rendered in a sandboxed process at upload), watermarked."""
-    if for_staff:
-        image_name = verification.licence_preview_name or (
-            ""
-            if verification.licence_content_type == "application/pdf"
-            else verification.licence_name
-        )
-        if image_name:
-            body, content_type = watermark(licence_read(image_name), WATERMARK), "image/png"
-        else:  # a PDF that could not be rendered safely: downloaded as it is
-            body, content_type = licence_read(verification.licence_name), "application/pdf"
-    else:
-        body, content_type = (
-            licence_read(verification.licence_name),
-            verification.licence_content_type,
-        )
-    response = HttpResponse(body, content_type=content_type)
-    if content_type == "application/pdf":
-        # Browsers' PDF viewers do not run under the sandbox policy below, and a PDF viewer is
-        # the riskier renderer anyway: a PDF is downloaded and opened outside the browser.
-        response["Content-Disposition"] = 'attachment; filename="licence.pdf"'
-    else:
-        response["Content-Disposition"] = "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response

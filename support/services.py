@@ -160,13 +160,20 @@ def licence_reject(
     return rejected
 
 
-def licence_view_record(
+@transaction.atomic
+def licence_view(
     *, actor: User, verification: EnterpriseVerification, ip_address: str | None
 ) -> AuditEntry:
-    """A member of staff opened a licence (enterprise.views.licence_file calls this)."""
-    return audit_record(
+    """A member of staff opens a licence in the desk: the audit entry and the licence's own
+    access record are written together, or neither is."""
+    _require(actor, "support.view_reviewqueue")
+    entry = audit_record(
         actor=actor, action=Action.LICENCE_VIEW, verification=verification, ip_address=ip_address
     )
+    enterprise_services.licence_access_record(
+        verification=verification, user=actor, as_staff=True, ip_address=ip_address
+    )
+    return entry
 
 
 @transaction.atomic

@@ -6,11 +6,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kernel.forms import ServiceErrorsMixin
+
 from .app_settings import app_settings
 from .documents import DocumentType, validate_document
 
 
-class PersonalVerificationForm(forms.Form):
+class PersonalVerificationForm(ServiceErrorsMixin, forms.Form):
     """Name, document and (for documents whose number does not carry it) date of birth.
 
     The form checks only what a field can check alone; the document rules (check digits, dates,
@@ -60,11 +62,3 @@ class PersonalVerificationForm(forms.Form):
         except ValidationError as error:
             self.add_service_errors(error)
         return data
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Show a service's ValidationError next to the fields it names, the rest on top."""
-        if hasattr(error, "error_dict"):
-            for field, errors in error.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, error)

@@ -54,7 +54,11 @@ def test_enterprise_verification_through_review(browser: Browser, site, settings
     admin.locator("#result_list tbody tr").first.get_by_role("link").first.click()
     licence_image = admin.locator("#licence-image")
     expect(licence_image).to_be_visible()
-    assert licence_image.evaluate("image => image.complete && image.naturalWidth > 0")
+    # Visible is not loaded: the watermarked copy is drawn on request, and may come later.
+    admin.wait_for_function(
+        "() => { const image = document.querySelector('#licence-image');"
+        " return image.complete && image.naturalWidth > 0; }"
+    )
     admin.screenshot(path=tmp_path / "review-enterprise.png", full_page=True)
     with admin.expect_popup() as popup:
         admin.get_by_role("link", name="Open the licence").click()

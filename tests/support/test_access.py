@@ -147,6 +147,8 @@ def test_support_sees_the_queue_and_details_but_not_the_audit_log_nor_reveals(su
         detail_url(verification), {"action": "reveal", "reason": "ticket 1234: checking the name"}
     )
     assert response.status_code == 403
+    # Refused before the form is even read: no hint about what a reveal would need.
+    assert client.post(detail_url(verification), {"action": "reveal"}).status_code == 403
 
 
 def test_support_lead_can_reveal_and_read_the_audit_log(lead):

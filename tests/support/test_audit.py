@@ -7,9 +7,18 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from enterprise.models import LicenceAccess
 from support import services
 from support.models import AuditEntry, StaffNote
-from tests.support.conftest import AUDIT, desk_client, failed_personal
+from tests.support.conftest import (
+    AUDIT,
+    QUEUE,
+    desk_client,
+    detail_url,
+    failed_personal,
+    make_staff,
+    pending_enterprise,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +100,26 @@ def test_support_lead_reads_the_log_and_nobody_edits_it_there(entry, lead):
     assert client.get(f"{AUDIT}{entry.pk}/delete/").status_code == 403
     assert client.post(f"{AUDIT}{entry.pk}/change/", {"reason": "x"}).status_code == 403
     assert 'name="action"' not in page.content.decode()  # no bulk delete
+
+
+def test_the_logs_and_the_queue_cannot_be_edited_in_the_admin_even_by_a_superuser(entry):
+    """Permissions aside (a superuser has them all), these admins only ever show records."""
+    superuser = make_staff(group=None)
+    superuser.is_superuser = True
+    superuser.save()
+    client = desk_client(superuser)
+    client.get(f"{detail_url(pending_enterprise())}licence/")
+    access = LicenceAccess.objects.get()
+
+    for changelist, pk in (
+        ("/admin/enterprise/licenceaccess/", access.pk),
+        (AUDIT, entry.pk),
+    ):
+        page = client.get(changelist)
+        assert page.status_code == 200
+        assert 'name="action"' not in page.content.decode()  # no bulk delete
+        assert client.get(f"{changelist}add/").status_code == 403
+        assert client.post(f"{changelist}{pk}/change/", {"reason": "x"}).status_code == 403
+        assert client.post(f"{changelist}{pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get(f"{QUEUE}add/").status_code == 403
+    assert LicenceAccess.objects.filter(pk=access.pk, as_staff=True).exists()

@@ -4,10 +4,11 @@ each action's effect on what the user sees on their own status page."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test import Client
 
-from enterprise.models import EnterpriseVerification
+from enterprise.models import EnterpriseVerification, LicenceAccess
+from support import services
 from support.models import AuditEntry, ReviewQueue, StaffNote
 from tests.support.conftest import (
     QUEUE,
@@ -268,12 +269,43 @@ def test_bulk_approve_and_reset_from_the_queue(support):
     assert not ReviewQueue.objects.filter(pk__in=[first.public_id, second.public_id]).exists()
 
 
-def test_a_licence_view_by_staff_is_audited(support):
+def test_a_licence_view_by_staff_is_audited_and_recorded_as_an_access(support):
     verification = pending_enterprise()
 
-    desk_client(support).get(f"{detail_url(verification)}licence/")
+    desk_client(support).get(f"{detail_url(verification)}licence/", REMOTE_ADDR="203.0.113.9")
 
-    assert AuditEntry.objects.get().action == AuditEntry.Action.LICENCE_VIEW
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.action, entry.public_id, entry.ip_address) == (
+        support,
+        AuditEntry.Action.LICENCE_VIEW,
+        verification.public_id,
+        "203.0.113.9",
+    )
+    access = LicenceAccess.objects.get()
+    assert (access.verification, access.user, access.as_staff, access.ip_address) == (
+        verification,
+        support,
+        True,
+        "203.0.113.9",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_licence_view_is_recorded_in_both_logs_or_in_neither():
+    """Real commits: the access record of a verification that is not in the database (gone
+    between the page and the click) is refused at commit, and the audit entry goes with it."""
+    staff = make_staff("Support")
+    verification = pending_enterprise()
+    gone = EnterpriseVerification.objects.get(pk=verification.pk)
+    gone.pk = verification.pk + 1_000_000
+
+    with pytest.raises(IntegrityError):
+        services.licence_view(actor=staff, verification=gone, ip_address="203.0.113.9")
+
+    assert not AuditEntry.objects.exists()
+    assert not LicenceAccess.objects.exists()
+    services.licence_view(actor=staff, verification=verification, ip_address="203.0.113.9")
+    assert AuditEntry.objects.count() == LicenceAccess.objects.count() == 1
 
 
 def test_the_error_reason_and_provider_are_recorded(support):
@@ -285,3 +317,84 @@ def test_the_error_reason_and_provider_are_recorded(support):
     )  # a late answer changes nothing: the record stays in error
     verification.refresh_from_db()
     assert verification.status == PersonalVerification.Status.ERROR
+
+
+def test_each_action_answers_as_staff_expect(lead):
+    """Success: back to the page with a message. A form problem, or a service's problem with a
+    field: the page again, the error next to the field. Anything else: a message on top."""
+    verification = pending_enterprise()
+    client = desk_client(lead)
+
+    done = client.post(detail_url(verification), {"action": "note", "text": "Rang the company."})
+    assert done.status_code == 302 and done["Location"] == detail_url(verification)
+    assert "Note added." in client.get(done["Location"]).content.decode()
+
+    # Ten characters for the form, but not ten words' worth once the spaces are squeezed.
+    squeezed = client.post(detail_url(verification), {"action": "reveal", "reason": "a    b    c"})
+    field = squeezed.content.decode().split('id="reveal-form"')[1].split("</form>")[0]
+    assert "Say why you need to see the full data" in field
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.REVEAL).exists()
+
+    unknown = client.post(detail_url(verification), {"action": "reject", "reason": "no_such"})
+    assert "Select a valid choice" in unknown.content.decode()
+
+    client.post(detail_url(verification), {"action": "approve"})
+    again = client.post(detail_url(verification), {"action": "reject", "reason": "not_a_licence"})
+    assert again.status_code == 200
+    assert "Only licences pending review can be rejected." in again.content.decode()
+    verification.refresh_from_db()
+    assert verification.status == EnterpriseVerification.Status.APPROVED
+
+
+@pytest.mark.parametrize("posted", [{"action": "delete"}, {}])
+def test_an_unknown_action_is_refused(support, posted):
+    response = desk_client(support).post(detail_url(failed_personal()), posted)
+
+    assert response.status_code == 403
+    assert not AuditEntry.objects.exists()
+
+
+def labels(html: str) -> list[str]:
+    return [term.split("</dt>")[0] for term in html.split("<dt>")[1:]]
+
+
+@pytest.mark.parametrize(
+    ("language", "facts", "revealed"),
+    [
+        (
+            "en",
+            ["Name", "Document type", "Document number", "Status", "Reason", "Provider"],
+            ["Name", "Document number", "Date of birth", "Mobile number"],
+        ),
+        (
+            "zh-hans",
+            ["姓名", "证件类型", "证件号码", "状态", "原因", "服务商"],
+            ["姓名", "证件号码", "出生日期", "手机号"],
+        ),
+    ],
+)
+def test_facts_and_revealed_data_are_labelled_in_the_staffs_language(
+    lead, language, facts, revealed
+):
+    page = desk_client(lead).post(
+        detail_url(failed_personal()),
+        {"action": "reveal", "reason": "Ticket 4711: the user says the name is right"},
+        headers={"accept-language": language},
+    )
+
+    masked, full = page.content.decode().split('id="revealed"')
+    assert labels(masked)[:6] == facts
+    assert labels(full) == revealed
+
+
+def test_an_enterprise_verifications_facts_are_labelled_in_chinese(support):
+    page = desk_client(support).get(
+        detail_url(pending_enterprise()), headers={"accept-language": "zh-hans"}
+    )
+
+    assert labels(page.content.decode())[:4] == [
+        "企业名称",
+        "统一社会信用代码",
+        "法定代表人",
+        "状态",
+    ]

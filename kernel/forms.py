@@ -1,0 +1,19 @@
+"""Form helpers every app may use."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+class ServiceErrorsMixin(forms.BaseForm):
+    """For forms whose input a service checks again: the service's errors are keyed by the
+    form's field names, so people see them next to the field, as the form's own errors."""
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show a service's ValidationError next to the fields it names, the rest on top."""
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
