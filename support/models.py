@@ -16,11 +16,6 @@ from verification.models import Kind, PersonalVerification
 Verification = PersonalVerification | EnterpriseVerification
 
 
-def kind_of(verification: Verification) -> str:
-    """The kind a verification is filed under in the queue, the notes and the audit log."""
-    return verification.kind
-
-
 QUEUE_STATUSES = [
     ("failed", _("Failed")),
     ("error", _("Needs attention")),

@@ -18,7 +18,7 @@ from verification.documents import normalize_document_number
 from verification.models import PersonalVerification, VerificationEvent
 from verification.services import document_number_hash
 
-from .models import AuditEntry, Kind, ReviewQueue, StaffNote, Verification, kind_of
+from .models import AuditEntry, Kind, ReviewQueue, StaffNote, Verification
 
 
 def review_queue_search(queryset: QuerySet[ReviewQueue], term: str) -> QuerySet[ReviewQueue]:
@@ -72,7 +72,7 @@ def _describe(detail: dict) -> str:
 def verification_timeline(*, verification: Verification) -> list[TimelineEntry]:
     """System steps (submitted, provider calls that failed, results, errors, re-runs) and staff
     actions (from the audit log), oldest first."""
-    kind = kind_of(verification)
+    kind = verification.kind
     entries = [
         TimelineEntry(
             at=event.at,
@@ -101,7 +101,7 @@ def verification_timeline(*, verification: Verification) -> list[TimelineEntry]:
 
 
 def staff_notes(*, verification: Verification) -> QuerySet[StaffNote]:
-    kind = kind_of(verification)
+    kind = verification.kind
     return (
         StaffNote.objects.filter(kind=kind, verification_id=verification.pk)
         .select_related("author")

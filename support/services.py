@@ -19,7 +19,7 @@ from enterprise.models import EnterpriseVerification, ReviewReason
 from verification import services as verification_services
 from verification.models import AttemptReset
 
-from .models import AuditEntry, StaffNote, Verification, kind_of
+from .models import AuditEntry, StaffNote, Verification
 
 Action = AuditEntry.Action
 REASON_MIN_LENGTH = 10
@@ -42,7 +42,7 @@ def audit_record(
     return AuditEntry.objects.create(
         actor=actor,
         action=action,
-        kind=kind_of(verification),
+        kind=verification.kind,
         verification_id=verification.pk,
         public_id=verification.public_id,
         reason=reason,
@@ -114,7 +114,7 @@ def staff_note_add(
             {"text": ValidationError(_("Keep a note under 2000 characters."), "max_length")}
         )
     note = StaffNote.objects.create(
-        kind=kind_of(verification), verification_id=verification.pk, author=actor, text=text
+        kind=verification.kind, verification_id=verification.pk, author=actor, text=text
     )
     audit_record(actor=actor, action=Action.NOTE, verification=verification, ip_address=ip_address)
     return note

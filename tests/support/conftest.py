@@ -15,7 +15,6 @@ from django.test import Client
 from accounts.models import User
 from enterprise import services as enterprise_services
 from enterprise.models import EnterpriseVerification
-from support.models import kind_of
 from tests.enterprise.conftest import DEMO_COMPANY, licence_upload
 from tests.verification.conftest import details, make_member
 from verification import services as personal_services
@@ -109,7 +108,7 @@ def pending_enterprise(user: User | None = None) -> EnterpriseVerification:
 
 
 def detail_url(verification: PersonalVerification | EnterpriseVerification) -> str:
-    return f"/admin/support/reviewqueue/{kind_of(verification)}/{verification.public_id}/"
+    return f"/admin/support/reviewqueue/{verification.kind}/{verification.public_id}/"
 
 
 QUEUE = "/admin/support/reviewqueue/"
