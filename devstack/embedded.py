@@ -91,6 +91,10 @@ class EmbeddedPostgres:
             args, check=True, cwd=self.root_dir, capture_output=True, text=True, **kwargs
         )
 
+    def _run_on_cluster(self, program: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        """One of the server's own programs (``initdb``, ``pg_ctl``) on this cluster's data."""
+        return self._run(str(self.bin_dir / program), "-D", str(self.data_dir), *args, **kwargs)
+
     def _chown(self, path: Path) -> None:
         if self.owner is not None:
             os.chown(path, self.owner.pw_uid, self.owner.pw_gid)
@@ -122,15 +126,8 @@ class EmbeddedPostgres:
             self._chown(self.socket_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             try:
-                self._run(
-                    str(self.bin_dir / "initdb"),
-                    "-D",
-                    str(self.data_dir),
-                    "-U",
-                    "realname",
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--no-locale",
+                self._run_on_cluster(
+                    "initdb", "-U", "realname", "--auth=trust", "--encoding=UTF8", "--no-locale"
                 )
             except subprocess.CalledProcessError as exc:
                 raise EmbeddedServiceError(f"initdb failed:\n{exc.stderr}") from exc
@@ -139,10 +136,8 @@ class EmbeddedPostgres:
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try:
-            self._run(
-                str(self.bin_dir / "pg_ctl"),
-                "-D",
-                str(self.data_dir),
+            self._run_on_cluster(
+                "pg_ctl",
                 "-l",
                 str(self.log_file),
                 "-o",
@@ -189,15 +184,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
             with contextlib.suppress(subprocess.CalledProcessError):
-                self._run(
-                    str(self.bin_dir / "pg_ctl"),
-                    "-D",
-                    str(self.data_dir),
-                    "-m",
-                    "fast",
-                    "-w",
-                    "stop",
-                )
+                self._run_on_cluster("pg_ctl", "-m", "fast", "-w", "stop")
         if self._temp_socket_dir:
             shutil.rmtree(self._temp_socket_dir, ignore_errors=True)
 

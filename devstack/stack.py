@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from verification.app_settings import VerificationSettings
@@ -243,37 +244,15 @@ def run_tests(pytest_args: list[str]) -> int:
         ],
     )
 
-    scratch = Path(tempfile.mkdtemp(prefix="realname-test-"))
-    scratch.chmod(0o755)  # as root, the private cluster runs as the postgres user
-    postgres: EmbeddedPostgres | None = None
-    redis: EmbeddedRedis | None = None
     try:
-        if not env.get("DATABASE_URL"):
-            postgres = EmbeddedPostgres(scratch / "postgres", durable=False)
-            env["DATABASE_URL"] = postgres.start()
-            say(f"database: private PostgreSQL ({postgres.bin_dir})")
-        else:
-            say("database: DATABASE_URL")
-        if not env.get("REDIS_URL"):
-            redis = EmbeddedRedis(scratch / "redis")
-            env["REDIS_URL"] = redis.start()
-            say(f"redis: private server on {env['REDIS_URL']}")
-        else:
-            say("redis: REDIS_URL")
-
-        step("migrations", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"])
-        code = step("tests", [PYTHON, "-m", "pytest", *pytest_args])
-        if code == 5:
-            failures.append("tests: pytest collected no tests")
+        with _services(env, purpose="test", announce=True):
+            step("migrations", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"])
+            code = step("tests", [PYTHON, "-m", "pytest", *pytest_args])
+            if code == 5:
+                failures.append("tests: pytest collected no tests")
     except EmbeddedServiceError as exc:
         say(str(exc))
         failures.append("services")
-    finally:
-        if redis:
-            redis.stop()
-        if postgres:
-            postgres.stop()
-        shutil.rmtree(scratch, ignore_errors=True)
 
     if failures:
         say("FAILED: " + ", ".join(failures))
@@ -286,19 +265,29 @@ BENCHMARKS = ("queue", "constraints", "pipeline", "web", "profile")
 
 
 @contextlib.contextmanager
-def _services(env: dict[str, str]):
-    """DATABASE_URL and REDIS_URL from the environment, or private embedded servers."""
-    scratch = Path(tempfile.mkdtemp(prefix="realname-bench-"))
-    scratch.chmod(0o755)
-    postgres = redis = None
+def _services(env: dict[str, str], *, purpose: str, announce: bool) -> Iterator[None]:
+    """DATABASE_URL and REDIS_URL from the environment, or private PostgreSQL and Redis servers
+    made for this run and removed after it; ``announce`` says which."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"realname-{purpose}-"))
+    scratch.chmod(0o755)  # as root, the private cluster runs as the postgres user
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
     try:
         if not env.get("DATABASE_URL"):
             postgres = EmbeddedPostgres(scratch / "postgres", durable=False)
             env["DATABASE_URL"] = postgres.start()
+        if announce:
+            say(
+                f"database: private PostgreSQL ({postgres.bin_dir})"
+                if postgres
+                else "database: DATABASE_URL"
+            )
         if not env.get("REDIS_URL"):
             redis = EmbeddedRedis(scratch / "redis")
             env["REDIS_URL"] = redis.start()
-        yield env
+        if announce:
+            say(f"redis: private server on {env['REDIS_URL']}" if redis else "redis: REDIS_URL")
+        yield
     finally:
         if redis:
             redis.stop()
@@ -319,7 +308,7 @@ def run_bench(name: str, args: list[str]) -> int:
     env["REALNAME_TEST_RUN_ID"] = f"bench-{run_id}"
     env["CELERY_TASK_DEFAULT_QUEUE"] = f"realname-bench-{run_id}"
     try:
-        with _services(env):
+        with _services(env, purpose="bench", announce=False):
             return subprocess.run(
                 [PYTHON, "-m", f"bench.{name}", *args], cwd=BASE_DIR, env=env
             ).returncode

@@ -126,6 +126,17 @@ def _birth_date(payload: Mapping[str, Any]) -> date | None:
         raise InvalidRequest("birth_date") from None
 
 
+def _person_fields(payload: Mapping[str, Any]) -> tuple[str, str, str, date | None]:
+    """Name, document type, document number and date of birth: an identity check and a liveness
+    session both ask about the person, and report the first bad field in this order."""
+    name = _text(payload, "name")
+    document_type = _text(payload, "document_type")
+    if document_type not in DOCUMENT_TYPES:
+        raise InvalidRequest("document_type")
+    document_number = _text(payload, "document_number", max_length=64)
+    return name, document_type, document_number, _birth_date(payload)
+
+
 def _url(payload: Mapping[str, Any], key: str) -> str:
     value = _text(payload, key, max_length=2000)
     parts = urlsplit(value)
@@ -296,12 +307,7 @@ class SandboxService:
 
     def _identity_check(self, payload: dict[str, Any]) -> _Response:
         request_id = _text(payload, "request_id", max_length=128)
-        name = _text(payload, "name")
-        document_type = _text(payload, "document_type")
-        if document_type not in DOCUMENT_TYPES:
-            raise InvalidRequest("document_type")
-        document_number = _text(payload, "document_number", max_length=64)
-        birth_date = _birth_date(payload)
+        name, document_type, document_number, birth_date = _person_fields(payload)
         digest = _digest(name, document_type, document_number, birth_date)
         result, reason = self.config.registry.check(
             name=name,
@@ -343,12 +349,7 @@ class SandboxService:
 
     def _liveness_start(self, payload: dict[str, Any]) -> _Response:
         request_id = _text(payload, "request_id", max_length=128)
-        name = _text(payload, "name")
-        document_type = _text(payload, "document_type")
-        if document_type not in DOCUMENT_TYPES:
-            raise InvalidRequest("document_type")
-        document_number = _text(payload, "document_number", max_length=64)
-        birth_date = _birth_date(payload)
+        name, document_type, document_number, birth_date = _person_fields(payload)
         return_url = _url(payload, "return_url")
         notify_url = _url(payload, "notify_url")
         digest = _digest(name, document_type, document_number, birth_date, return_url, notify_url)

@@ -63,18 +63,32 @@ def sign(secret: str, *parts: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def request_signature(
-    secret: str, *, method: str, path: str, timestamp: str, nonce: str, body: bytes
+def _signature(
+    secret: str, subject: tuple[str, str], *, timestamp: str, nonce: str, body: bytes
 ) -> str:
-    return sign(secret, method.upper(), path, timestamp, nonce, body_sha256(body))
+    """Every message signs what it is about, then its timestamp, its nonce and its body."""
+    return sign(secret, *subject, timestamp, nonce, body_sha256(body))
 
 
-def response_signature(
-    secret: str, *, status: int, request_nonce: str, timestamp: str, nonce: str, body: bytes
-) -> str:
+def _request_subject(method: str, path: str) -> tuple[str, str]:
+    return method.upper(), path
+
+
+def _response_subject(status: int, request_nonce: str) -> tuple[str, str]:
     """A response is bound to the request it answers (its nonce), so an old answer cannot be
     replayed to a new question."""
-    return sign(secret, str(status), request_nonce, timestamp, nonce, body_sha256(body))
+    return str(status), request_nonce
+
+
+def _headers(
+    secret: str, app_id: str, subject: tuple[str, str], *, timestamp: str, nonce: str, body: bytes
+) -> dict[str, str]:
+    return {
+        HEADER_APP_ID: app_id,
+        HEADER_TIMESTAMP: timestamp,
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: _signature(secret, subject, timestamp=timestamp, nonce=nonce, body=body),
+    }
 
 
 def signed_headers(
@@ -90,35 +104,17 @@ def signed_headers(
     """Headers of a signed request (or, with ``method="POST"`` and ``path=NOTIFY_PATH``, of a
     notification)."""
     timestamp = str(int(time.time() if now is None else now))
-    nonce = nonce or new_nonce()
-    return {
-        HEADER_APP_ID: app_id,
-        HEADER_TIMESTAMP: timestamp,
-        HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: request_signature(
-            secret, method=method, path=path, timestamp=timestamp, nonce=nonce, body=body
-        ),
-    }
+    subject = _request_subject(method, path)
+    return _headers(
+        secret, app_id, subject, timestamp=timestamp, nonce=nonce or new_nonce(), body=body
+    )
 
 
 def signed_response_headers(
     *, secret: str, app_id: str, status: int, request_nonce: str, body: bytes, now: float
 ) -> dict[str, str]:
-    timestamp = str(int(now))
-    nonce = new_nonce()
-    return {
-        HEADER_APP_ID: app_id,
-        HEADER_TIMESTAMP: timestamp,
-        HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: response_signature(
-            secret,
-            status=status,
-            request_nonce=request_nonce,
-            timestamp=timestamp,
-            nonce=nonce,
-            body=body,
-        ),
-    }
+    subject = _response_subject(status, request_nonce)
+    return _headers(secret, app_id, subject, timestamp=str(int(now)), nonce=new_nonce(), body=body)
 
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
@@ -166,6 +162,24 @@ class NonceCache:
             return len(self._expiry)
 
 
+def _signed_timestamp_and_nonce(
+    headers: Mapping[str, str], *, secret: str, subject: tuple[str, str], body: bytes
+) -> tuple[int, str] | None:
+    """The timestamp and nonce of a message whose signature headers are well formed and whose
+    signature matches; None for any other message. ``headers`` have lower-case names."""
+    timestamp = headers.get(HEADER_TIMESTAMP.lower(), "")
+    nonce = headers.get(HEADER_NONCE.lower(), "")
+    signature = headers.get(HEADER_SIGNATURE.lower(), "")
+    if not (
+        _TIMESTAMP.fullmatch(timestamp) and valid_nonce(nonce) and _SIGNATURE.fullmatch(signature)
+    ):
+        return None
+    expected = _signature(secret, subject, timestamp=timestamp, nonce=nonce, body=body)
+    if not hmac.compare_digest(expected, signature.lower()):
+        return None
+    return int(timestamp), nonce
+
+
 def verify_signed(
     headers: Mapping[str, str],
     *,
@@ -184,21 +198,15 @@ def verify_signed(
     headers = lower_keys(headers)
     if not hmac.compare_digest(headers.get(HEADER_APP_ID.lower(), "").encode(), app_id.encode()):
         raise SignatureError(UNKNOWN_APP)
-    timestamp = headers.get(HEADER_TIMESTAMP.lower(), "")
-    nonce = headers.get(HEADER_NONCE.lower(), "")
-    signature = headers.get(HEADER_SIGNATURE.lower(), "")
-    if not (
-        _TIMESTAMP.fullmatch(timestamp) and valid_nonce(nonce) and _SIGNATURE.fullmatch(signature)
-    ):
-        raise SignatureError(BAD_SIGNATURE)
-    expected = request_signature(
-        secret, method=method, path=path, timestamp=timestamp, nonce=nonce, body=body
+    signed = _signed_timestamp_and_nonce(
+        headers, secret=secret, subject=_request_subject(method, path), body=body
     )
-    if not hmac.compare_digest(expected, signature.lower()):
+    if signed is None:
         raise SignatureError(BAD_SIGNATURE)
-    if abs(now - int(timestamp)) > WINDOW_SECONDS:
+    timestamp, nonce = signed
+    if abs(now - timestamp) > WINDOW_SECONDS:
         raise SignatureError(STALE_TIMESTAMP)
-    if not nonces.add(nonce, timestamp=int(timestamp), now=now):
+    if not nonces.add(nonce, timestamp=timestamp, now=now):
         raise SignatureError(REPLAYED_NONCE)
 
 
@@ -212,22 +220,10 @@ def verify_response(
     now: float,
 ) -> bool:
     """Is this response the sandbox's genuine, fresh answer to our request?"""
-    headers = lower_keys(headers)
-    timestamp = headers.get(HEADER_TIMESTAMP.lower(), "")
-    nonce = headers.get(HEADER_NONCE.lower(), "")
-    signature = headers.get(HEADER_SIGNATURE.lower(), "")
-    if not (
-        _TIMESTAMP.fullmatch(timestamp) and valid_nonce(nonce) and _SIGNATURE.fullmatch(signature)
-    ):
-        return False
-    expected = response_signature(
-        secret,
-        status=status,
-        request_nonce=request_nonce,
-        timestamp=timestamp,
-        nonce=nonce,
+    signed = _signed_timestamp_and_nonce(
+        lower_keys(headers),
+        secret=secret,
+        subject=_response_subject(status, request_nonce),
         body=body,
     )
-    return hmac.compare_digest(expected, signature.lower()) and (
-        abs(now - int(timestamp)) <= WINDOW_SECONDS
-    )
+    return signed is not None and abs(now - signed[0]) <= WINDOW_SECONDS

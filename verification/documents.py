@@ -125,6 +125,13 @@ _BIRTH_DATE_IN_NUMBER_MESSAGE = _(
 _GB11643_FORMAT = re.compile(r"[0-9]{17}[0-9X]")
 
 
+def _require_format(number: str, pattern: re.Pattern[str], message: StrOrPromise) -> None:
+    """Every document type first checks the shape of its number, and says in its own words what
+    that shape is."""
+    if not pattern.fullmatch(number):
+        raise _NumberError(message, "invalid_format")
+
+
 def _check_gb11643(number: str) -> None:
     # stdnum's calc_check_digit is the ISO 7064 MOD 11-2 of GB 11643 (it ignores the last char).
     if ric.calc_check_digit(number) != number[-1]:
@@ -167,15 +174,13 @@ def _province_is_known(code: str) -> bool:
     return any("province" in props for _part, props in _region_codes().info(code))
 
 
+_RESIDENT_ID_FORMAT_MESSAGE = _(
+    "A Resident Identity Card number has 18 characters: 17 digits, then a digit or the letter X."
+)
+
+
 def _parse_resident_id(number: str, today: date) -> date:
-    if not _GB11643_FORMAT.fullmatch(number):
-        raise _NumberError(
-            _(
-                "A Resident Identity Card number has 18 characters: 17 digits, then a digit or "
-                "the letter X."
-            ),
-            "invalid_format",
-        )
+    _require_format(number, _GB11643_FORMAT, _RESIDENT_ID_FORMAT_MESSAGE)
     if number[:2] in {"81", "82", "83"}:
         raise _NumberError(
             _(
@@ -194,18 +199,16 @@ def _parse_resident_id(number: str, today: date) -> date:
     return birth_date
 
 
+_RESIDENCE_PERMIT_FORMAT_MESSAGE = _(
+    "A residence permit number has 18 characters: 17 digits, then a digit or the letter X."
+)
+
+
 def _residence_permit_parser(
     region_codes: frozenset[str], region_message: StrOrPromise
 ) -> Callable[[str, date], date]:
     def parse(number: str, today: date) -> date:
-        if not _GB11643_FORMAT.fullmatch(number):
-            raise _NumberError(
-                _(
-                    "A residence permit number has 18 characters: 17 digits, then a digit or "
-                    "the letter X."
-                ),
-                "invalid_format",
-            )
+        _require_format(number, _GB11643_FORMAT, _RESIDENCE_PERMIT_FORMAT_MESSAGE)
         if number[:6] not in region_codes:
             raise _NumberError(region_message, "invalid_region")
         _check_gb11643(number)
@@ -215,35 +218,32 @@ def _residence_permit_parser(
 
 
 _HK_MO_TRAVEL_PERMIT = re.compile(r"[HM][0-9]{8}([0-9]{2})?")
+_HK_MO_TRAVEL_PERMIT_FORMAT_MESSAGE = _(
+    "A Mainland Travel Permit for Hong Kong and Macao Residents number is H or M "
+    "followed by 8 digits (older permits have 10 digits)."
+)
 # 8 digits since 2008 (the lifetime number); 8 digits + a 2-digit issue count on permits issued
 # 1992-2008, which also carried a bracketed issuing-office code: those have all expired.
 _TW_TRAVEL_PERMIT = re.compile(r"[0-9]{8}([0-9]{2})?")
+_TW_TRAVEL_PERMIT_FORMAT_MESSAGE = _(
+    "A Mainland Travel Permit for Taiwan Residents number has 8 digits (older permits have 10)."
+)
 
 
 def _parse_hk_mo_travel_permit(number: str, today: date) -> None:
-    if not _HK_MO_TRAVEL_PERMIT.fullmatch(number):
-        raise _NumberError(
-            _(
-                "A Mainland Travel Permit for Hong Kong and Macao Residents number is H or M "
-                "followed by 8 digits (older permits have 10 digits)."
-            ),
-            "invalid_format",
-        )
+    _require_format(number, _HK_MO_TRAVEL_PERMIT, _HK_MO_TRAVEL_PERMIT_FORMAT_MESSAGE)
 
 
 def _parse_tw_travel_permit(number: str, today: date) -> None:
-    if not _TW_TRAVEL_PERMIT.fullmatch(number):
-        raise _NumberError(
-            _(
-                "A Mainland Travel Permit for Taiwan Residents number has 8 digits (older permits "
-                "have 10)."
-            ),
-            "invalid_format",
-        )
+    _require_format(number, _TW_TRAVEL_PERMIT, _TW_TRAVEL_PERMIT_FORMAT_MESSAGE)
 
 
 _FOREIGN_PERMANENT_RESIDENT_18 = re.compile(r"9[0-9]{16}[0-9X]")
 _FOREIGN_PERMANENT_RESIDENT_15 = re.compile(r"[A-Z]{3}[0-9]{12}")
+_FOREIGN_PERMANENT_RESIDENT_FORMAT_MESSAGE = _(
+    "A Foreign Permanent Resident ID Card number has 18 characters starting with 9 "
+    "(cards issued before December 2023: 3 letters followed by 12 digits)."
+)
 
 
 def _parse_foreign_permanent_resident_15(number: str, today: date) -> date:
@@ -268,14 +268,9 @@ def _parse_foreign_permanent_resident_15(number: str, today: date) -> date:
 def _parse_foreign_permanent_resident_id(number: str, today: date) -> date:
     if _FOREIGN_PERMANENT_RESIDENT_15.fullmatch(number):
         return _parse_foreign_permanent_resident_15(number, today)
-    if not _FOREIGN_PERMANENT_RESIDENT_18.fullmatch(number):
-        raise _NumberError(
-            _(
-                "A Foreign Permanent Resident ID Card number has 18 characters starting with 9 "
-                "(cards issued before December 2023: 3 letters followed by 12 digits)."
-            ),
-            "invalid_format",
-        )
+    _require_format(
+        number, _FOREIGN_PERMANENT_RESIDENT_18, _FOREIGN_PERMANENT_RESIDENT_FORMAT_MESSAGE
+    )
     if not _province_is_known(number[1:3]):
         raise _NumberError(
             _(

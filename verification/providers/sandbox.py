@@ -29,24 +29,23 @@ from .base import (
 )
 
 _ERROR_CODE = re.compile(r"[a-z_]{1,40}")
-_CHECK_REASONS = {
-    reason.value: reason
-    for reason in (
+# The reasons each kind of check may answer with.
+_CHECK_REASONS = frozenset(
+    {
         ReasonCode.OK,
         ReasonCode.NAME_NUMBER_MISMATCH,
         ReasonCode.NO_SUCH_RECORD,
         ReasonCode.BIRTH_DATE_MISMATCH,
-    )
-}
-_ENTERPRISE_REASONS = {
-    reason.value: reason
-    for reason in (
+    }
+)
+_ENTERPRISE_REASONS = frozenset(
+    {
         ReasonCode.OK,
         ReasonCode.COMPANY_MISMATCH,
         ReasonCode.LEGAL_REPRESENTATIVE_MISMATCH,
         ReasonCode.NO_SUCH_COMPANY,
-    )
-}
+    }
+)
 _LIVENESS_RESULTS = {
     "pass": ReasonCode.OK,
     "fail": ReasonCode.LIVENESS_FAILED,
@@ -261,17 +260,19 @@ def _identity_fields(identity: Identity) -> dict[str, str | None]:
 
 
 def _check_result(
-    answer: Mapping[str, Any], reasons: Mapping[str, ReasonCode], *, what: str
+    answer: Mapping[str, Any], reasons: frozenset[ReasonCode], *, what: str
 ) -> CheckResult:
     """A check's answer as a result; a reason that does not belong to this kind of check is
     the vendor's fault, not the person's."""
     ref = _field(answer, "ref")
     result = _field(answer, "result")
-    reason = reasons.get(_field(answer, "reason"))
+    reason = _field(answer, "reason")
     try:
-        if result not in ("pass", "fail") or reason is None:
+        if result not in ("pass", "fail") or reason not in reasons:
             raise ValueError(result)
-        return CheckResult(passed=result == "pass", reason_code=reason, provider_ref=ref)
+        return CheckResult(
+            passed=result == "pass", reason_code=ReasonCode(reason), provider_ref=ref
+        )
     except ValueError:
         raise ProviderPermanentError(
             f"sandbox {what} answered an unknown result", reason_code=ReasonCode.VENDOR_ERROR
