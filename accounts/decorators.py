@@ -18,6 +18,15 @@ from .models import User
 from .selectors import consent_missing
 
 
+def consent_redirect(request: HttpRequest, user: User) -> HttpResponse | None:
+    """To the consent page, and back here afterwards, when ``user`` has not accepted the
+    documents verification needs (the service description among them); else None."""
+    if not consent_missing(user=user, slugs=app_settings.VERIFICATION_DOCUMENTS):
+        return None
+    next_url = urlencode({"next": request.get_full_path()})
+    return HttpResponseRedirect(f"{reverse('accounts:consent')}?{next_url}")
+
+
 def realname_gate(request: HttpRequest) -> HttpResponse | None:
     """None when the user may go on; otherwise a redirect to the next step, which sends them
     back here when done: log in, then accept the documents, then verify."""
@@ -25,8 +34,9 @@ def realname_gate(request: HttpRequest) -> HttpResponse | None:
     user = request.user
     if not isinstance(user, User):
         return redirect_to_login(path)
-    if consent_missing(user=user, slugs=app_settings.VERIFICATION_DOCUMENTS):
-        return HttpResponseRedirect(f"{reverse('accounts:consent')}?{urlencode({'next': path})}")
+    consent = consent_redirect(request, user)
+    if consent is not None:
+        return consent
     if not identity_verified(user=user):
         return HttpResponseRedirect(
             f"{reverse('verification:overview')}?{urlencode({'next': path})}"

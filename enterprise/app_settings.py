@@ -1,7 +1,4 @@
-"""Settings of the enterprise app (the kernel's ``AppSettings`` shape).
-
-Read them as ``app_settings.LICENCE_MAX_BYTES``; the Django setting is the name with the prefix,
-e.g. ``ENTERPRISE_LICENCE_MAX_BYTES``."""
+"""Settings of the enterprise app: ``ENTERPRISE_<NAME>`` (how they are read: ``kernel.app_settings``)."""
 
 from __future__ import annotations
 

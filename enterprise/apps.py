@@ -2,21 +2,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from verification.apps import KindConfig
 
-class EnterpriseConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
+
+class EnterpriseConfig(KindConfig):
+    default = True
     name = "enterprise"
     verbose_name = _("Enterprise verification")
-
-    def ready(self) -> None:
-        from accounts.identity import identity_kind_register
-
-        from .services import enterprise
-
-        identity_kind_register(enterprise.identity_kind())
+    lifecycle = "enterprise.services.enterprise"
 
     # The reencrypt_personal_data command asks every app config with these methods for its
     # encrypted files, so key rotation covers files as well as database columns.

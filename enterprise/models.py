@@ -13,7 +13,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kernel.fields import EncryptedTextField
-from verification.models import Kind, VerificationBase, one_active_constraints, queue_indexes
+from verification.models import (
+    Kind,
+    VerificationBase,
+    one_active_constraints,
+    outcome_constraint,
+    queue_indexes,
+)
 from verification.providers.base import ReasonCode
 
 
@@ -45,6 +51,7 @@ class EnterpriseVerification(VerificationBase):
     OPEN_STATUSES = (Status.SUBMITTED, Status.PENDING_REVIEW)
     PROVIDER_STATUSES = (Status.SUBMITTED,)
     VERIFIED = Status.APPROVED
+    status_url_name = "enterprise:status"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enterprise_verifications"
@@ -88,29 +95,23 @@ class EnterpriseVerification(VerificationBase):
                 condition=Q(credit_code__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"),
                 name="enterprise_credit_code_format",
             ),
-            models.CheckConstraint(
-                condition=(
-                    Q(status="submitted", reason_code="", completed_at=None)
-                    | Q(
-                        status="pending_review",
-                        reason_code="",
-                        completed_at=None,
-                        checked_at__isnull=False,
-                    )
-                    | Q(
-                        status="approved",
-                        reason_code="ok",
-                        completed_at__isnull=False,
-                        reviewed_at__isnull=False,
-                        reviewed_by__isnull=False,
-                    )
-                    | (
-                        Q(status="rejected", completed_at__isnull=False)
-                        & ~Q(reason_code__in=["", "ok"])
-                    )
-                    | (Q(status="error") & ~Q(reason_code__in=["", "ok"]))
+            outcome_constraint(
+                "enterprise",
+                waiting=Q(status="submitted", reason_code="", completed_at=None)
+                | Q(
+                    status="pending_review",
+                    reason_code="",
+                    completed_at=None,
+                    checked_at__isnull=False,
                 ),
-                name="enterprise_status_matches_outcome",
+                verified=Q(
+                    status="approved",
+                    reason_code="ok",
+                    completed_at__isnull=False,
+                    reviewed_at__isnull=False,
+                    reviewed_by__isnull=False,
+                ),
+                failed="rejected",
             ),
         ]
 

@@ -69,7 +69,6 @@ enterprise = EnterpriseLifecycle()
 REGISTRY_ANSWER = Answer[EnterpriseVerification](
     entry="check",
     event=Event.REGISTRY_RESULT,
-    waiting=lambda verification: verification.status == Status.SUBMITTED,
     passed=Status.PENDING_REVIEW,
     failed=Status.REJECTED,
     checked_at="checked_at",
@@ -179,19 +178,21 @@ def enterprise_retry(*, verification: EnterpriseVerification) -> EnterpriseVerif
     return enterprise.retry(verification=verification)
 
 
+@transaction.atomic
 def _licence_review(
-    *,
-    verification: EnterpriseVerification,
-    reviewer: User,
-    reason: ReviewReason | None,
-    state_message: str,
+    *, verification: EnterpriseVerification, reviewer: User, reason: ReviewReason | None
 ) -> EnterpriseVerification:
     """Record support staff's decision on a licence pending review: approved without a
     ``reason``, rejected with one. Four eyes: nobody decides on their own account's licence,
     not even a superuser."""
     verification = enterprise.locked(verification.pk)
     if verification.status != Status.PENDING_REVIEW:
-        raise ValidationError(state_message, "state")
+        raise ValidationError(
+            _("Only licences pending review can be rejected.")
+            if reason
+            else _("Only licences pending review can be approved."),
+            "state",
+        )
     if verification.user_id == reviewer.pk:
         raise ValidationError(
             _("You cannot review your own account's licence; ask another reviewer."), "own"
@@ -210,30 +211,18 @@ def _licence_review(
     return verification
 
 
-@transaction.atomic
 def licence_review_approve(
     *, verification: EnterpriseVerification, reviewer: User
 ) -> EnterpriseVerification:
     """Support staff approve the licence: the account is "Identity Verified"."""
-    return _licence_review(
-        verification=verification,
-        reviewer=reviewer,
-        reason=None,
-        state_message=_("Only licences pending review can be approved."),
-    )
+    return _licence_review(verification=verification, reviewer=reviewer, reason=None)
 
 
-@transaction.atomic
 def licence_review_reject(
     *, verification: EnterpriseVerification, reviewer: User, reason: ReviewReason
 ) -> EnterpriseVerification:
     """Support staff reject the licence with a reason the user sees, with what to fix."""
-    return _licence_review(
-        verification=verification,
-        reviewer=reviewer,
-        reason=reason,
-        state_message=_("Only licences pending review can be rejected."),
-    )
+    return _licence_review(verification=verification, reviewer=reviewer, reason=reason)
 
 
 def licence_access_record(

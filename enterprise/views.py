@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.urls import reverse
-from django.utils.http import urlencode
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.app_settings import app_settings as accounts_settings
+from accounts.decorators import consent_redirect
 from accounts.models import User
-from accounts.selectors import consent_missing
 from kernel.ratelimit import rate_limit
 from kernel.request import client_ip
 from verification.app_settings import app_settings as verification_settings
@@ -32,40 +29,27 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def _status_url(verification: EnterpriseVerification) -> str:
-    return reverse("enterprise:status", args=[verification.public_id])
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("verification_submit")
 def start(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
-        here = request.get_full_path()
-        return HttpResponseRedirect(f"{reverse('accounts:consent')}?{urlencode({'next': here})}")
+    if (elsewhere := consent_redirect(request, user)) is not None:
+        return elsewhere
     current = enterprise_verification_current(user=user)
-    if current is not None and current.status in EnterpriseVerification.ACTIVE_STATUSES:
-        return HttpResponseRedirect(_status_url(current))
-    max_megabytes = app_settings.LICENCE_MAX_BYTES // (1024 * 1024)
+    if current is not None and current.status in current.ACTIVE_STATUSES:
+        return redirect(current)  # the one under way or completed, not a new form
     form = EnterpriseVerificationForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
-        max_megabytes=max_megabytes,
+        max_megabytes=app_settings.LICENCE_MAX_BYTES // (1024 * 1024),
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            verification = services.enterprise_verification_submit(
-                user=user,
-                company_name=form.cleaned_data["company_name"],
-                credit_code=form.cleaned_data["credit_code"],
-                legal_representative=form.cleaned_data["legal_representative"],
-                licence=form.cleaned_data["licence"],
-            )
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            return HttpResponseRedirect(_status_url(verification))
+        verification = form.call_service(
+            services.enterprise_verification_submit, user=user, **form.cleaned_data
+        )
+        if verification is not None:
+            return redirect(verification)
     return render(
         request,
         "enterprise/form.html",

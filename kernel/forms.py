@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -17,3 +20,12 @@ class ServiceErrorsMixin(forms.BaseForm):
                 self.add_error(field if field in self.fields else None, errors)
         else:
             self.add_error(None, error)
+
+    def call_service[T](self, service: Callable[..., T], **arguments: Any) -> T | None:
+        """``service(**arguments)``, or None when it refuses: its ValidationError is then shown
+        next to the fields (``add_service_errors``)."""
+        try:
+            return service(**arguments)
+        except ValidationError as error:
+            self.add_service_errors(error)
+            return None

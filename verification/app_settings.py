@@ -1,7 +1,4 @@
-"""Settings of the verification app (the kernel's ``AppSettings`` shape).
-
-Read them as ``app_settings.PROVIDER``; the Django setting is the name with the prefix,
-e.g. ``VERIFICATION_PROVIDER``."""
+"""Settings of the verification app: ``VERIFICATION_<NAME>`` (how they are read: ``kernel.app_settings``)."""
 
 from __future__ import annotations
 

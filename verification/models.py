@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kernel.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
@@ -78,6 +79,24 @@ def one_active_constraints(
     ]
 
 
+def outcome_constraint(
+    prefix: str, *, waiting: Q, verified: Q, failed: str
+) -> models.CheckConstraint:
+    """Status and outcome agree: records still ``waiting`` have no outcome, ``verified`` ones
+    are OK and complete, ``failed`` ones carry a reason and are complete, errors carry a
+    reason (support staff see why)."""
+    has_reason = ~Q(reason_code__in=["", "ok"])
+    return models.CheckConstraint(
+        condition=(
+            waiting
+            | verified
+            | (Q(status=failed, completed_at__isnull=False) & has_reason)
+            | (Q(status="error") & has_reason)
+        ),
+        name=f"{prefix}_status_matches_outcome",
+    )
+
+
 class VerificationBase(models.Model):
     """What every kind of verification has: the lifecycle (``verification.lifecycle``) reads and
     writes these. A kind adds its owner (``user``), its ``status`` and ``reason_code`` fields,
@@ -92,6 +111,7 @@ class VerificationBase(models.Model):
     SUBMITTED: ClassVar[str] = "submitted"
     ERROR: ClassVar[str] = "error"
     VERIFIED: ClassVar[str]  # the status of a completed verification
+    status_url_name: ClassVar[str]  # the URL name of its owner's status page
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The account's verified mobile number when the verification was submitted, in E.164.
@@ -111,6 +131,10 @@ class VerificationBase(models.Model):
 
     class Meta:
         abstract = True
+
+    def get_absolute_url(self) -> str:
+        """Its status page (its owner's only: the view checks)."""
+        return reverse(self.status_url_name, args=[self.public_id])
 
     @property
     def is_open(self) -> bool:
@@ -135,6 +159,7 @@ class PersonalVerification(VerificationBase):
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS, Status.PASSED)
     OPEN_STATUSES = PROVIDER_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS)
     VERIFIED = Status.PASSED
+    status_url_name = "verification:personal_status"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="personal_verifications"
@@ -185,19 +210,13 @@ class PersonalVerification(VerificationBase):
                 condition=Q(document_type__in=DocumentType.values),
                 name="verification_document_type_known",
             ),
-            # Status and outcome agree: open ones have no outcome, passed ones are OK and
-            # complete, failed ones carry a reason and are complete, errors carry a reason.
-            models.CheckConstraint(
-                condition=(
-                    Q(status__in=["submitted", "in_progress"], reason_code="", completed_at=None)
-                    | Q(status="passed", reason_code="ok", completed_at__isnull=False)
-                    | (
-                        Q(status="failed", completed_at__isnull=False)
-                        & ~Q(reason_code__in=["", "ok"])
-                    )
-                    | (Q(status="error") & ~Q(reason_code__in=["", "ok"]))
+            outcome_constraint(
+                "verification",
+                waiting=Q(
+                    status__in=["submitted", "in_progress"], reason_code="", completed_at=None
                 ),
-                name="verification_status_matches_outcome",
+                verified=Q(status="passed", reason_code="ok", completed_at__isnull=False),
+                failed="failed",
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["in_progress", "passed"])

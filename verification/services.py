@@ -94,7 +94,6 @@ personal = PersonalLifecycle()
 IDENTITY_ANSWER = Answer[PersonalVerification](
     entry="identity",
     event=Event.IDENTITY_RESULT,
-    waiting=lambda verification: verification.status == Status.SUBMITTED,
     passed=Status.IN_PROGRESS,
     failed=Status.FAILED,
     checked_at="identity_checked_at",

@@ -14,17 +14,17 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseNotFound,
-    HttpResponseRedirect,
 )
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.app_settings import app_settings as accounts_settings
 from accounts.consent import ConsentForm
+from accounts.decorators import consent_redirect
 from accounts.identity import identity_current
 from accounts.models import User
 from accounts.selectors import consent_missing
@@ -74,10 +74,6 @@ def _own_verification(request: HttpRequest, public_id: str) -> PersonalVerificat
     return verification
 
 
-def _status_url(verification: PersonalVerification) -> str:
-    return reverse("verification:personal_status", args=[verification.public_id])
-
-
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     """What real-name authentication is, the two kinds, and where this account stands."""
@@ -98,27 +94,18 @@ def overview(request: HttpRequest) -> HttpResponse:
 def personal_start(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _remember_next(request)
-    here = request.get_full_path()
-    if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
-        return HttpResponseRedirect(f"{reverse('accounts:consent')}?{urlencode({'next': here})}")
+    if (elsewhere := consent_redirect(request, user)) is not None:
+        return elsewhere
     current = verification_current(user=user)
-    if current is not None and current.status in PersonalVerification.ACTIVE_STATUSES:
-        return HttpResponseRedirect(_status_url(current))
-
+    if current is not None and current.status in current.ACTIVE_STATUSES:
+        return redirect(current)  # the one under way or completed, not a new form
     form = PersonalVerificationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            verification = services.verification_submit(
-                user=user,
-                name=form.cleaned_data["name"],
-                document_type=form.cleaned_data["document_type"],
-                document_number=form.cleaned_data["document_number"],
-                birth_date=form.cleaned_data["birth_date"],
-            )
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            return HttpResponseRedirect(_status_url(verification))
+        verification = form.call_service(
+            services.verification_submit, user=user, **form.cleaned_data
+        )
+        if verification is not None:
+            return redirect(verification)
     attempts = verification_attempts_today(user=user)
     limit = app_settings.MAX_ATTEMPTS_PER_DAY
     return render(
@@ -205,7 +192,7 @@ def personal_face(request: HttpRequest, public_id: str) -> HttpResponse:
             ),
             notify_url=request.build_absolute_uri(reverse("verification:provider_notify")),
         )
-    return HttpResponseRedirect(_status_url(verification))
+    return redirect(verification)
 
 
 @login_required
@@ -214,7 +201,7 @@ def personal_return(request: HttpRequest, public_id: str) -> HttpResponse:
     """The provider sends the person back here after the face page."""
     verification = _own_verification(request, public_id)
     services.verification_result_requested(verification=verification, throttle_seconds=10)
-    return HttpResponseRedirect(_status_url(verification))
+    return redirect(verification)
 
 
 @csrf_exempt

@@ -4,7 +4,7 @@ by exact keys, and bulk actions."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -26,6 +26,9 @@ from .. import selectors, services
 from ..models import Kind, ReviewQueue
 from ..paginator import CappedCountPaginator
 from .detail import ReviewDetailMixin, staff_member
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ProviderFilter(admin.SimpleListFilter):
@@ -69,28 +72,79 @@ def _bulk(
     modeladmin.message_user(request, _("%(count)d done.") % {"count": done})
 
 
-def _reject_action(reason: ReviewReason) -> Any:
+def bulk_action(
+    name: str,
+    description: StrOrPromise,
+    permission: str,
+    service: Callable[..., object],
+    *,
+    kinds: tuple[str, ...] = (Kind.PERSONAL, Kind.ENTERPRISE),
+    status: str = "",
+    **arguments: Any,
+) -> Callable[..., None]:
+    """An action on the rows ticked in the queue: ``service`` runs on each (with the member of
+    staff, the verification, their address and ``arguments``), for the ``kinds`` it applies to
+    (and, with ``status``, only rows in that status). Offered to staff with the support
+    permission ``permission`` (the admin's ``has_<permission>_permission``)."""
+
     def action(
         modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[ReviewQueue]
     ) -> None:
+        actor, ip_address = staff_member(request), client_ip(request)
         _bulk(
             modeladmin,
             request,
-            queryset,
-            lambda v: services.licence_reject(
-                actor=staff_member(request),
-                verification=v,
-                reason=reason,
-                ip_address=client_ip(request),
+            queryset.filter(status=status) if status else queryset,
+            lambda verification: service(
+                actor=actor, verification=verification, ip_address=ip_address, **arguments
             ),
-            kinds=(Kind.ENTERPRISE,),
+            kinds=kinds,
         )
 
-    action.__name__ = f"reject_{reason.value}"
-    return admin.action(
-        description=format_lazy(gettext_lazy("Reject licence: {reason}"), reason=reason.label),
-        permissions=["review_licence"],
-    )(action)
+    action.__name__ = name
+    return admin.action(description=description, permissions=[permission])(action)
+
+
+def _has_support_permission(codename: str) -> Callable[[Any, HttpRequest], bool]:
+    def has_permission(modeladmin: Any, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"support.{codename}")
+
+    return has_permission
+
+
+BULK_ACTIONS = [
+    bulk_action(
+        "approve_licences",
+        gettext_lazy("Approve licence: Identity Verified"),
+        "review_licence",
+        services.licence_approve,
+        kinds=(Kind.ENTERPRISE,),
+    ),
+    *(
+        bulk_action(
+            f"reject_{reason.value}",
+            format_lazy(gettext_lazy("Reject licence: {reason}"), reason=reason.label),
+            "review_licence",
+            services.licence_reject,
+            kinds=(Kind.ENTERPRISE,),
+            reason=reason,
+        )
+        for reason in ReviewReason
+    ),
+    bulk_action(
+        "reset_attempts",
+        gettext_lazy("Reset the attempt counter of the accounts"),
+        "reset_attempts",
+        services.attempts_reset,
+    ),
+    bulk_action(
+        "rerun_checks",
+        gettext_lazy("Re-run the provider check (verifications needing attention)"),
+        "rerun_check",
+        services.check_rerun,
+        status="error",
+    ),
+]
 
 
 @admin.register(ReviewQueue)
@@ -120,12 +174,7 @@ class ReviewQueueAdmin(ReadOnlyAdminMixin, ReviewDetailMixin):
     show_full_result_count = False
     list_per_page = 50
     ordering = ("-created_at",)
-    actions = [
-        "approve_licences",
-        *[_reject_action(reason) for reason in ReviewReason],
-        "reset_attempts",
-        "rerun_checks",
-    ]
+    actions = BULK_ACTIONS
 
     @admin.display(description=gettext_lazy("verification"))
     def open_link(self, row: ReviewQueue) -> str:
@@ -144,54 +193,6 @@ class ReviewQueueAdmin(ReadOnlyAdminMixin, ReviewDetailMixin):
     ) -> tuple[QuerySet, bool]:
         return selectors.review_queue_search(queryset, search_term), False
 
-    def has_review_licence_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("support.review_licence")
-
-    def has_reset_attempts_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("support.reset_attempts")
-
-    def has_rerun_check_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("support.rerun_check")
-
-    @admin.action(
-        description=gettext_lazy("Approve licence: Identity Verified"),
-        permissions=["review_licence"],
-    )
-    def approve_licences(self, request: HttpRequest, queryset: QuerySet[ReviewQueue]) -> None:
-        _bulk(
-            self,
-            request,
-            queryset,
-            lambda v: services.licence_approve(
-                actor=staff_member(request), verification=v, ip_address=client_ip(request)
-            ),
-            kinds=(Kind.ENTERPRISE,),
-        )
-
-    @admin.action(
-        description=gettext_lazy("Reset the attempt counter of the accounts"),
-        permissions=["reset_attempts"],
-    )
-    def reset_attempts(self, request: HttpRequest, queryset: QuerySet[ReviewQueue]) -> None:
-        _bulk(
-            self,
-            request,
-            queryset,
-            lambda v: services.attempts_reset(
-                actor=staff_member(request), verification=v, ip_address=client_ip(request)
-            ),
-        )
-
-    @admin.action(
-        description=gettext_lazy("Re-run the provider check (verifications needing attention)"),
-        permissions=["rerun_check"],
-    )
-    def rerun_checks(self, request: HttpRequest, queryset: QuerySet[ReviewQueue]) -> None:
-        _bulk(
-            self,
-            request,
-            queryset,
-            lambda v: services.check_rerun(
-                actor=staff_member(request), verification=v, ip_address=client_ip(request)
-            ),
-        )
+    has_review_licence_permission = _has_support_permission("review_licence")
+    has_reset_attempts_permission = _has_support_permission("reset_attempts")
+    has_rerun_check_permission = _has_support_permission("rerun_check")

@@ -46,9 +46,10 @@ class Answer[V: VerificationBase]:
 
     entry: str  # key in the encrypted result document
     event: str  # VerificationEvent.Event
-    waiting: Callable[[V], bool]
     passed: str  # the status after a pass
     failed: str  # the status after a fail
+    # Whether a record waits for this answer; by default, while it is just submitted.
+    waiting: Callable[[V], bool] | None = None
     checked_at: str = ""  # a field that records when the answer came
     # A pass that ends the verification (reason "ok", completed); else another step follows.
     final: bool = False
@@ -192,7 +193,8 @@ class Lifecycle[V: VerificationBase]:
     def record_answer(self, *, verification_id: int, result: CheckResult, answer: Answer[V]) -> V:
         """The provider's answer. Recorded once: a duplicate or late answer changes nothing."""
         verification = self.locked(verification_id)
-        if not answer.waiting(verification):
+        waiting = answer.waiting or (lambda record: record.status == self.model.SUBMITTED)
+        if not waiting(verification):
             return verification
         self.stamp(
             verification,
