@@ -1,5 +1,9 @@
-"""Production settings refuse to start without their secrets and pass Django's deploy checks."""
+"""Production settings refuse to start without their secrets and pass Django's deploy checks;
+their logs are JSON lines with personal data masked."""
 
+import json
+import logging
+import logging.config
 import os
 import subprocess
 import sys
@@ -8,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from realname.settings.base import logging_config
 from tests.conftest import database_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -90,3 +95,16 @@ def test_the_sandbox_provider_needs_its_shared_secret():
 
     assert result.returncode != 0
     assert "verification.E003" in result.stderr
+
+
+def test_production_format_is_masked_json_lines(capsys):
+    logging.config.dictConfig(logging_config("json", "INFO"))
+    try:
+        logging.getLogger("realname.test").info("sms sent to %s", "+8613800138000")
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert record["message"] == "sms sent to [phone]"
+    assert record["level"] == "INFO"
+    assert record["logger"] == "realname.test"

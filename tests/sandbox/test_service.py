@@ -33,8 +33,7 @@ from sandbox.registry import (
     RegistryError,
 )
 from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, running_sandbox_in_process
-
-from .provider_contract import running_notification_receiver
+from tests.verification.provider_contract import running_notification_receiver
 
 KNOWN = {
     "name": "测试甲",
