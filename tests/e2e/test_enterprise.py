@@ -9,23 +9,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.test_review_desk import staff_log_in
-from tests.e2e.test_verification import sign_up
-from tests.enterprise.conftest import DEMO_COMPANY, licence_png
-from tests.support.conftest import make_staff
+from tests.e2e.pages import sign_up, staff_log_in
+from tests.factories import DEMO_COMPANY, StaffFactory, licence_png
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def site(live_server, settings, tmp_path, celery_worker_process, sandbox_settings_override):
-    settings.SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
-    return live_server
-
-
 def test_enterprise_verification_through_review(browser: Browser, site, settings, tmp_path):
-    staff = make_staff("Support")
+    staff = StaffFactory.create()
     licence = tmp_path / "licence.png"
     licence.write_bytes(licence_png())
 

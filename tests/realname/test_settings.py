@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from realname.settings.base import logging_config
-from tests.conftest import database_url
+from tests.helpers import database_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SECRETS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.verification.conftest import make_member
-from tests.verification.test_workers import at_the_face_page, finish_face_check, wait_for
+from tests.factories import MemberFactory, details
+from tests.helpers import at_the_face_page, finish_face_check, wait_for
 from verification import services, tasks
 from verification.models import PersonalVerification, VerificationEvent
 from verification.providers.base import CheckResult, ReasonCode
@@ -44,11 +44,11 @@ def test_a_late_answer_cannot_change_a_final_status(monkeypatch):
     ignored; so is an identity answer for a verification already past that step."""
     from django.db import transaction
 
-    from tests.verification.conftest import details
-
     monkeypatch.setattr(services, "_enqueue", lambda task_name, verification_id: None)
     with transaction.atomic():
-        verification = services.verification_submit(user=make_member(face=True), **details())
+        verification = services.verification_submit(
+            user=MemberFactory.create(face=True), **details()
+        )
     passed = CheckResult(passed=True, reason_code=ReasonCode.OK, provider_ref="r")
     failed = CheckResult(passed=False, reason_code=ReasonCode.LIVENESS_FAILED, provider_ref="r")
     services.verification_record_identity_result(verification_id=verification.pk, result=passed)

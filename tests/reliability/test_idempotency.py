@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from tests.verification.conftest import make_member
-from tests.verification.test_workers import submit_demo, wait_for
+from tests.factories import MemberFactory
+from tests.helpers import submit_demo, wait_for
 from verification.models import PersonalVerification, VerificationEvent
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -24,7 +24,7 @@ def calls(sandbox, request_id: str) -> int:
 def test_a_call_that_timed_out_here_but_succeeded_there_is_charged_once(worker, settings):
     # The provider answers after our client has given up (latency above the client timeout).
     worker.set_faults(latency_ms=int(settings.SANDBOX_PROVIDER_TIMEOUT * 1000) + 500)
-    verification = submit_demo(make_member())
+    verification = submit_demo(MemberFactory.create())
     request_id = f"{verification.public_id}:identity"
     deadline = time.monotonic() + 30
     while calls(worker, request_id) == 0 and time.monotonic() < deadline:

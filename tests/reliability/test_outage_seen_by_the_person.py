@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.verification.conftest import make_member
-from tests.verification.test_workers import submit_demo, wait_for
+from tests.factories import MemberFactory
+from tests.helpers import submit_demo, wait_for
 from verification.models import PersonalVerification
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -16,7 +16,7 @@ Status = PersonalVerification.Status
 
 def test_the_person_sees_checking_then_what_happens_next(worker):
     worker.set_faults(error_rate=1.0)
-    user = make_member()
+    user = MemberFactory.create()
     client = Client(headers={"accept-language": "en"})
     client.force_login(user)
     verification = submit_demo(user)

@@ -32,20 +32,16 @@ from sandbox.registry import (
     Registry,
     RegistryError,
 )
-from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, running_sandbox_in_process
-from tests.verification.provider_contract import running_notification_receiver
+from tests.factories import DEMO, DEMO_BIRTH_DATE, DEMO_COMPANY
+from tests.sandbox_harness import (
+    InProcessSandbox,
+    SandboxHandle,
+    running_notification_receiver,
+    running_sandbox_in_process,
+)
 
-KNOWN = {
-    "name": "测试甲",
-    "document_type": "cn_resident_id",
-    "document_number": "110101199003079016",
-    "birth_date": "1990-03-07",
-}
-KNOWN_COMPANY = {
-    "company_name": "沙箱演示科技有限公司",
-    "credit_code": "91110108MA0000901G",
-    "legal_representative": "测试甲",
-}
+KNOWN = {**DEMO, "birth_date": DEMO_BIRTH_DATE.isoformat()}
+KNOWN_COMPANY = dict(DEMO_COMPANY)
 # A valid check character, but no demo company holds it.
 UNKNOWN_CREDIT_CODE = "91110108MA0000999J"
 CHECK = "/api/v1/identity/check"

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from sandbox import signing
-from tests.verification.conftest import details, make_member
+from tests.factories import MemberFactory, details
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers import get_provider
@@ -32,7 +32,7 @@ def provider_credentials(settings):
 @pytest.fixture
 def waiting() -> PersonalVerification:
     """A verification whose face session ``sess-1`` is open at the provider."""
-    verification = services.verification_submit(user=make_member(), **details())
+    verification = services.verification_submit(user=MemberFactory.create(), **details())
     PersonalVerification.objects.filter(pk=verification.pk).update(
         status=PersonalVerification.Status.IN_PROGRESS,
         identity_checked_at=verification.created_at,

@@ -9,14 +9,15 @@ from django.db import DatabaseError, connection, transaction
 
 from support import services
 from support.models import AuditEntry, StaffNote
-from tests.support.conftest import AUDIT, desk_client, failed_personal
+from tests.factories import FailedPersonalFactory
+from tests.helpers import AUDIT
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def entry(lead) -> AuditEntry:
-    verification = failed_personal()
+    verification = FailedPersonalFactory.create()
     services.personal_data_reveal(
         actor=lead, verification=verification, reason="Ticket 1: name check", ip_address=None
     )
@@ -82,7 +83,7 @@ def test_an_app_role_that_does_not_own_the_table_cannot_switch_the_trigger_off(e
     assert AuditEntry.objects.filter(pk=entry.pk, reason="Ticket 1: name check").exists()
 
 
-def test_support_lead_reads_the_log_and_nobody_edits_it_there(entry, lead):
+def test_support_lead_reads_the_log_and_nobody_edits_it_there(entry, lead, desk_client):
     client = desk_client(lead)
 
     page = client.get(AUDIT)
