@@ -61,6 +61,7 @@ def staff_log_in(page: Page, site: Any, sms_file: Path, staff: User) -> None:
     page.wait_for_url("**/accounts/login/**")
     page.locator("input[name=login]").fill(str(staff.phone))
     page.get_by_role("main").get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/accounts/login/code/confirm/**")  # the code has been texted
     page.locator("input[name=code]").fill(read_code(sms_file, str(staff.phone)))
     page.get_by_role("main").get_by_role("button").first.click()
     page.wait_for_url("**/accounts/2fa/authenticate/**")

@@ -45,10 +45,13 @@ def test_enterprise_verification_through_review(browser: Browser, site, settings
     admin.locator("#result_list tbody tr").first.get_by_role("link").first.click()
     licence_image = admin.locator("#licence-image")
     expect(licence_image).to_be_visible()
+    # Shown does not mean loaded: wait until the image has settled (loaded or broken).
+    admin.wait_for_function("image => image.complete", arg=licence_image.element_handle())
     assert licence_image.evaluate("image => image.complete && image.naturalWidth > 0")
     admin.screenshot(path=tmp_path / "review-enterprise.png", full_page=True)
     with admin.expect_popup() as popup:
         admin.get_by_role("link", name="Open the licence").click()
+    popup.value.wait_for_load_state()
     assert popup.value.evaluate("document.contentType") == "image/png"
     admin.get_by_role("button", name="Approve licence: Identity Verified").click()
     expect(admin.get_by_text("Licence approved.")).to_be_visible()

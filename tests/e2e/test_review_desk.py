@@ -5,6 +5,7 @@ a reason, resets the attempt counter, and the person â€” locked out until then â
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,7 @@ def test_a_lead_reveals_with_a_reason_and_resets_attempts(
     desk.get_by_role("link", name="Review desk").click()
     desk.locator("#searchbar").fill(DEMO["document_number"].lower())
     desk.locator("#searchbar").press("Enter")
+    desk.wait_for_url(re.compile(r"[?&]q="))  # the queue as searched, not as it was
     rows = desk.locator("#result_list tbody tr")
     expect(rows).to_have_count(1)
     desk.screenshot(path=tmp_path / "review-queue.png", full_page=True)
