@@ -108,9 +108,23 @@ def first_record(user: User) -> ConsentRecord:
     return record
 
 
-def totp_code(secret: str = TOTP_SECRET) -> str:
-    """What the authenticator app shows now."""
+def totp_code(secret: str = TOTP_SECRET, *, valid_for: float = 5) -> str:
+    """What the authenticator app shows. With less than ``valid_for`` seconds of its period
+    left, it waits for the next code, as a person would: allauth accepts only the current
+    period's code, and it must still be current when the server checks it."""
+    left = TOTP_PERIOD - time.time() % TOTP_PERIOD
+    if left < valid_for:
+        time.sleep(left + 0.05)
     return format_hotp_value(hotp_value(secret, int(time.time()) // TOTP_PERIOD))
+
+
+def in_a_fresh_window(period: float, *, needed: float = 5) -> None:
+    """The kernel's rate limits count in fixed windows that start over at every multiple of
+    ``period`` seconds. With less than ``needed`` seconds of the current one left, wait for the
+    next, so that all of a test's requests are counted in one window."""
+    left = period - time.time() % period
+    if left < needed:
+        time.sleep(left + 0.05)
 
 
 # --- the support desk --------------------------------------------------------------------------

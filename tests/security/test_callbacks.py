@@ -12,6 +12,7 @@ import pytest
 
 from sandbox import signing
 from tests.factories import MemberFactory, details
+from tests.helpers import in_a_fresh_window
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers import get_provider
@@ -126,6 +127,7 @@ def test_a_notification_about_an_unknown_session_is_refused_and_logged(client, w
 
 def test_a_flood_of_callbacks_is_rate_limited(client, waiting, settings):
     settings.REALNAME_RATE_LIMITS = {"provider_notify": "3/m/ip"}
+    in_a_fresh_window(60)
 
     statuses = [notify(client).status_code for _ in range(5)]
 

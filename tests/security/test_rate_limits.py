@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts.sms import locmem
 from tests.factories import MemberFactory, resident_id
+from tests.helpers import in_a_fresh_window
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox")]
 EN = {"accept-language": "en"}
@@ -44,6 +45,7 @@ def test_wrong_login_codes_are_limited_per_number(settings):
 @pytest.mark.parametrize("path", ["/verification/personal/", "/verification/enterprise/"])
 def test_verification_submissions_are_limited_per_account(settings, path):
     settings.REALNAME_RATE_LIMITS = {"verification_submit": "3/10m/user,100/10m/ip"}
+    in_a_fresh_window(10 * 60)
     client = Client(headers=EN)
     client.force_login(MemberFactory.create())
     bad = {"name": "张三", "document_type": "cn_resident_id", "document_number": "1" * 18}
@@ -60,6 +62,7 @@ def test_verification_submissions_are_limited_per_account(settings, path):
 
 def test_verification_submissions_are_limited_per_network_address(settings):
     settings.REALNAME_RATE_LIMITS = {"verification_submit": "100/10m/user,2/10m/ip"}
+    in_a_fresh_window(10 * 60)
     statuses = []
     for _ in range(3):
         client = Client(headers=EN)
