@@ -10,7 +10,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import redis
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from django.conf import settings
 
 from accounts.models import ConsentRecord, LegalDocument, User
 from accounts.selectors import legal_document_current
@@ -57,6 +59,41 @@ def wait_for(
         f"verification stuck in {verification.status}/{verification.step} "
         f"({verification.reason_code or 'no reason'})"
     )
+
+
+def _queued_messages() -> int:
+    """Messages waiting in this test run's queue at the broker (kombu's Redis transport keeps
+    one list per queue, and one more per priority step)."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    keys = [queue, *(f"{queue}\x06\x16{priority}" for priority in (3, 6, 9))]
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        return sum(int(broker.llen(key)) for key in keys)  # type: ignore[arg-type]
+    finally:
+        broker.close()
+
+
+def wait_until_the_worker_is_idle(node: str, timeout: float = 30) -> None:
+    """Wait until nothing is left for the worker ``node``: no message waiting at the broker and
+    none running, prefetched or held for a retry, as the worker itself reports (twice in a row,
+    so a message being handed over is not missed)."""
+    from realname.celery import app
+
+    deadline = time.monotonic() + timeout
+    idle_in_a_row = 0
+    while time.monotonic() < deadline:
+        waiting = _queued_messages()
+        inspect = app.control.inspect([node], timeout=1)
+        replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+        # A worker that did not answer (None) is not known to be idle.
+        if waiting == 0 and all(reply is not None and reply.get(node) == [] for reply in replies):
+            idle_in_a_row += 1
+            if idle_in_a_row == 2:
+                return
+        else:
+            idle_in_a_row = 0
+        time.sleep(0.1)
+    raise AssertionError(f"the worker {node} still had work after {timeout} s")
 
 
 def submit_demo(user: User, **overrides: Any) -> PersonalVerification:

@@ -4,6 +4,7 @@ clear explanation that nothing is lost once the retries are used up — never an
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from tests.factories import MemberFactory
@@ -19,10 +20,12 @@ def test_the_person_sees_checking_then_what_happens_next(worker):
     user = MemberFactory.create()
     client = Client(headers={"accept-language": "en"})
     client.force_login(user)
-    verification = submit_demo(user)
-    url = f"/verification/personal/{verification.public_id}/"
-
-    during = client.get(url).content.decode()
+    # The page as it is before the workers are done: the check is queued only once the
+    # submission commits, so reading the page inside its transaction cannot come too late.
+    with transaction.atomic():
+        verification = submit_demo(user)
+        url = f"/verification/personal/{verification.public_id}/"
+        during = client.get(url).content.decode()
     assert 'data-verification-status="submitted"' in during
     assert 'http-equiv="refresh"' in during  # the page keeps looking
 

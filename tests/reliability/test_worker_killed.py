@@ -11,7 +11,7 @@ import pytest
 
 from realname.celery import app
 from tests.factories import MemberFactory
-from tests.helpers import submit_demo, wait_for
+from tests.helpers import submit_demo, wait_for, wait_until_the_worker_is_idle
 from verification.models import PersonalVerification, VerificationEvent
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -39,6 +39,7 @@ def test_a_task_killed_mid_call_is_redelivered_and_recorded_once(worker, celery_
     verification = wait_for(
         verification, lambda v: v.status == PersonalVerification.Status.IN_PROGRESS, timeout=60
     )
+    wait_until_the_worker_is_idle(celery_worker_process, timeout=60)  # no delivery left
     assert (
         VerificationEvent.objects.filter(
             kind="personal",

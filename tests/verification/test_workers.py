@@ -4,7 +4,6 @@ sandbox provider service over HTTP, with injected faults."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +13,13 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.factories import DEMO, MemberFactory, PersonalVerificationFactory
-from tests.helpers import at_the_face_page, finish_face_check, submit_demo, wait_for
+from tests.helpers import (
+    at_the_face_page,
+    finish_face_check,
+    submit_demo,
+    wait_for,
+    wait_until_the_worker_is_idle,
+)
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers.base import ReasonCode
@@ -139,14 +144,14 @@ def test_a_provider_that_hangs_ends_in_a_timeout_error(worker):
     assert verification.reason_code == ReasonCode.TIMEOUT
 
 
-def test_the_sweeper_recovers_a_verification_the_broker_lost(worker):
+def test_the_sweeper_recovers_a_verification_the_broker_lost(worker, celery_worker_process):
     user = MemberFactory.create()
     # As if the broker had lost the message: the row is committed but nothing was enqueued.
     verification = PersonalVerificationFactory.create(user=user)
     PersonalVerification.objects.filter(pk=verification.pk).update(
         updated_at=timezone.now() - timedelta(minutes=10)
     )
-    time.sleep(1)
+    wait_until_the_worker_is_idle(celery_worker_process)
     verification.refresh_from_db()
     assert verification.status == Status.SUBMITTED  # nobody is working on it
 
@@ -155,10 +160,12 @@ def test_the_sweeper_recovers_a_verification_the_broker_lost(worker):
     wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
 
 
-def test_task_arguments_carry_only_the_primary_key(worker):
+def test_task_arguments_carry_only_the_primary_key(worker, celery_worker_process):
     verification = wait_for(
         submit_demo(MemberFactory.create()), lambda v: v.status == Status.IN_PROGRESS
     )
+    # The task's result is stored after it has written the new status.
+    wait_until_the_worker_is_idle(celery_worker_process)
 
     from django_celery_results.models import TaskResult
 
