@@ -345,9 +345,11 @@ def test_access_log_holds_method_path_and_status_only(sandbox: SandboxHandle) ->
     assert sandbox.log_path is not None
     call(sandbox, CHECK, {"request_id": request_id(), **KNOWN})
     httpx.get(sandbox.url + "/healthz?name=测试甲&number=110101199003079016")
+    # Each request is logged by its own server thread once answered: wait for both lines.
+    expected = ("POST /api/v1/identity/check 200", "GET /healthz 200")
     deadline = time.monotonic() + 10
     log = ""
-    while "GET /healthz 200" not in log and time.monotonic() < deadline:
+    while not all(line in log for line in expected) and time.monotonic() < deadline:
         time.sleep(0.05)
         log = sandbox.log_path.read_text(encoding="utf-8", errors="replace")
     assert "POST /api/v1/identity/check 200" in log
