@@ -58,11 +58,11 @@ def race(claims: int, threads: int) -> tuple[list[str], float]:
     from django.db import connection as main_connection
     from django.db import connections
 
-    from tests.verification.conftest import details, make_member
+    from tests.factories import MemberFactory, details
     from verification import services
 
     hold_queue()  # no broker in this benchmark
-    users = [make_member() for _ in range(claims)]
+    users = [MemberFactory.create() for _ in range(claims)]
     contested = str(users[0].phone)
     outcomes: list[str] = []
     lock = threading.Lock()

@@ -127,14 +127,14 @@ def run_once(
 ) -> tuple[float, float]:
     """Seconds until ``n`` submitted verifications are all checked, and the memory of one
     worker (main process and pool)."""
-    from tests.verification.conftest import DEMO, make_member
+    from tests.factories import DEMO, MemberFactory
     from verification import services, tasks
     from verification.models import PersonalVerification
 
     queued: list[int] = []
     hold_queue(into=queued)
     for _ in range(n):
-        services.verification_submit(user=make_member(), **DEMO)
+        services.verification_submit(user=MemberFactory.create(), **DEMO)
     workers = [start_worker(env, pool, concurrency) for _ in range(processes)]
     worker = workers[0]
     try:

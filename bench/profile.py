@@ -31,12 +31,12 @@ def main() -> None:
     from django.test import Client
 
     from bench.pipeline import database_url, start_sandbox
-    from tests.verification.conftest import DEMO, details, make_member
+    from tests.factories import DEMO, MemberFactory, details
     from verification import services, tasks
 
     with bench_database("profile") as connection:
         hold_queue()
-        user = make_member(face=True)
+        user = MemberFactory.create(face=True)
         verification = services.verification_submit(user=user, **details())
         client = Client()
         client.force_login(user)
@@ -60,7 +60,7 @@ def main() -> None:
             ids: list[int] = []
             hold_queue(into=ids)
             for _ in range(110):
-                services.verification_submit(user=make_member(), **DEMO)
+                services.verification_submit(user=MemberFactory.create(), **DEMO)
             for verification_id in ids[:10]:
                 tasks.check_identity.apply(args=(verification_id,))
             profiler = Profiler(interval=0.0005)

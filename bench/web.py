@@ -95,18 +95,18 @@ def main() -> None:
     from accounts.models import User
     from devstack.embedded import free_port
     from kernel.app_settings import app_settings as kernel_settings
-    from tests.verification.conftest import details, make_member, resident_id
+    from tests.factories import MemberFactory, details, resident_id
     from verification import services
 
     hold_queue()  # no worker in this benchmark
     with bench_database("web") as connection:
-        reader = make_member(face=True)
+        reader = MemberFactory.create(face=True)
         verification = services.verification_submit(user=reader, **details())
         status_session, _ = signed_in(reader)
         users_file = Path(tempfile.mkstemp(prefix="bench-users-")[1])
         with users_file.open("w") as out:
             for _ in range(options.users):
-                sid, csrf = signed_in(make_member())
+                sid, csrf = signed_in(MemberFactory.create())
                 out.write(f"{sid} {csrf}\n")
         script = Path(tempfile.mkstemp(prefix="bench-submit-", suffix=".lua")[1])
         script.write_text(SUBMIT_LUA)

@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: a real Celery worker process and Debian's Chromium."""
+"""Fixtures shared by the whole suite: a real Celery worker process, the sandbox vendor service,
+Debian's Chromium, and the people and clients most tests start from."""
 
 from __future__ import annotations
 
@@ -9,15 +10,27 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import Client
+from django.utils import translation
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+from accounts.models import User
+from accounts.sms import SmsMessage, locmem
+from tests.factories import MemberFactory
+from tests.helpers import database_url
+from tests.sandbox_harness import (
+    SANDBOX_PROVIDER_CLASS,
+    InProcessSandbox,
+    SandboxHandle,
+    running_sandbox_in_process,
+    running_sandbox_process,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CHROMIUM_CANDIDATES = [
@@ -36,15 +49,41 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def database_url(db: dict) -> str:
-    """DATABASE_URL for another process, pointing at the database this test run uses."""
-    host = db.get("HOST") or ""
-    host = quote(host, safe="") if host.startswith("/") else host
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+# --- the outside world: the sandbox vendor ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox_provider() -> Iterator[SandboxHandle]:
+    """``manage.py run_sandbox_provider --port 0`` as a real subprocess with a random secret;
+    its log goes to a temporary file named in any start-up failure."""
+    with running_sandbox_process() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox_settings_override(settings: Any, sandbox_provider: SandboxHandle) -> Iterator[Any]:
+    """Point our client (``VERIFICATION_PROVIDER`` and ``SANDBOX_PROVIDER_*``) at the running
+    sandbox; its faults are cleared after the test."""
+    settings.VERIFICATION_PROVIDER = SANDBOX_PROVIDER_CLASS
+    settings.SANDBOX_PROVIDER_URL = sandbox_provider.url
+    settings.SANDBOX_PROVIDER_PUBLIC_URL = sandbox_provider.url
+    settings.SANDBOX_PROVIDER_SECRET = sandbox_provider.secret
+    settings.SANDBOX_PROVIDER_APP_ID = sandbox_provider.app_id
+    try:
+        yield sandbox_provider
+    finally:
+        sandbox_provider.clear_faults()
+
+
+@pytest.fixture
+def sandbox_in_process() -> Iterator[InProcessSandbox]:
+    """The sandbox service in a thread of this process, with a clock the test moves (for what
+    takes fifteen minutes otherwise) and the demo registries."""
+    with running_sandbox_in_process() as sandbox:
+        yield sandbox
+
+
+# --- a real Celery worker ---------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +99,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, sandbox_provider) 
     env = os.environ.copy()
     env["DJANGO_SETTINGS_MODULE"] = "realname.settings.test"
     env["DATABASE_URL"] = database_url(settings.DATABASES["default"])
-    env["VERIFICATION_PROVIDER"] = "verification.providers.sandbox.SandboxProvider"
+    env["VERIFICATION_PROVIDER"] = SANDBOX_PROVIDER_CLASS
     env["SANDBOX_PROVIDER_URL"] = env["SANDBOX_PROVIDER_PUBLIC_URL"] = sandbox_provider.url
     env["SANDBOX_PROVIDER_SECRET"] = sandbox_provider.secret
     env["SANDBOX_PROVIDER_APP_ID"] = sandbox_provider.app_id
@@ -109,6 +148,20 @@ def celery_worker_process(django_db_setup, django_db_blocker, sandbox_provider) 
         log.close()
 
 
+@pytest.fixture
+def worker(celery_worker_process, sandbox_settings_override):
+    """The real worker, calling the sandbox: the sandbox's handle (to inject faults), which also
+    knows the worker's log file (``worker_log``)."""
+    sandbox = sandbox_settings_override
+    sandbox.worker_log = Path(tempfile.gettempdir()) / (
+        f"realname-{celery_worker_process.split('@')[0]}.log"
+    )
+    return sandbox
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+
 def find_chromium() -> str:
     configured = os.environ.get("CHROMIUM_PATH")
     for candidate in [configured, *CHROMIUM_CANDIDATES, shutil.which("chromium")]:
@@ -128,6 +181,9 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         "args": CHROMIUM_FLAGS,
         "headless": True,
     }
+
+
+# --- every test's starting point --------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -165,3 +221,46 @@ def fresh_rate_limits():
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
     yield
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """Assertions read the English messages; the site's default language is Chinese. (Pages
+    fetched through the test client follow their own Accept-Language instead.)"""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def outbox() -> Iterator[list[SmsMessage]]:
+    """The texts the locmem SMS backend sent during the test, and only those."""
+    locmem.outbox.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()
+
+
+@pytest.fixture
+def member() -> User:
+    """A user with a verified mobile number who accepted the documents verification needs."""
+    return MemberFactory.create()
+
+
+@pytest.fixture
+def desk_client() -> Callable[[User], Client]:
+    """``desk_client(user)``: a browser session of ``user`` signed in with phone code and TOTP,
+    as allauth records it. (The log-in itself is driven through allauth in
+    tests/support/test_access.py and the browser tests.)"""
+
+    def signed_in(user: User) -> Client:
+        client = Client(headers={"accept-language": "en"})
+        client.force_login(user)
+        session = client.session
+        session["account_authentication_methods_user"] = str(user.pk)
+        session["account_authentication_methods"] = [
+            {"method": "code", "at": time.time(), "phone": "(test)"},
+            {"method": "mfa", "at": time.time(), "type": "totp"},
+        ]
+        session.save()
+        return client
+
+    return signed_in

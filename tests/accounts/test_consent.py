@@ -10,27 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import legal
-from accounts.models import ConsentRecord, LegalDocument, User
+from accounts.models import ConsentRecord, LegalDocument
 from accounts.selectors import consent_missing
-from accounts.services import consent_accept, consent_withdraw
-from tests.accounts.conftest import current, first_record
+from accounts.services import consent_withdraw
+from tests.helpers import current, first_record
 
 pytestmark = pytest.mark.django_db
 
 ACCOUNT_DOCS = ("user-agreement", "privacy-policy")
-
-
-@pytest.fixture
-def member(client):
-    user = User.objects.create_user(phone="+8613800138000", phone_verified=True)
-    consent_accept(
-        user=user,
-        documents=[current(slug) for slug in ACCOUNT_DOCS],
-        ip_address="127.0.0.1",
-        user_agent="tests",
-    )
-    client.force_login(user)
-    return user
 
 
 def publish_version_2(slug: str) -> LegalDocument:

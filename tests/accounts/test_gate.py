@@ -6,26 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts.models import User
-from accounts.services import consent_accept
-from tests.accounts.conftest import current
-
 pytestmark = pytest.mark.django_db
 
 RECHARGE = "/recharge/"
-
-
-@pytest.fixture
-def member(client):
-    user = User.objects.create_user(phone="+8613800138000", phone_verified=True)
-    consent_accept(
-        user=user,
-        documents=[current(s) for s in ("user-agreement", "privacy-policy")],
-        ip_address=None,
-        user_agent="",
-    )
-    client.force_login(user)
-    return user
 
 
 @pytest.mark.parametrize("path", ["/", "/verification/", "/legal/privacy-policy/"])

@@ -13,11 +13,13 @@ from django.urls import reverse
 
 from accounts.models import ConsentRecord, LegalDocument, User
 from accounts.sms import SmsSendError
-from tests.accounts.conftest import SIGNUP_CONSENTS, last_code
+from tests.factories import UserFactory
+from tests.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "+8613800138000"
+SIGNUP_CONSENTS = {"consent_user-agreement": "on", "consent_privacy-policy": "on"}
 UA = "Mozilla/5.0 (realname tests)"
 
 
@@ -94,7 +96,7 @@ def test_invalid_number_is_refused_and_nothing_is_sent(client, outbox, phone):
 
 
 def test_second_sign_up_with_a_taken_number_creates_nothing_and_tells_the_owner(client, outbox):
-    User.objects.create_user(phone=PHONE, phone_verified=True)
+    UserFactory.create(phone=PHONE)
 
     response = sign_up(Client(), phone="+86 138-0013-8000")
 
@@ -110,7 +112,7 @@ def test_second_sign_up_with_a_taken_number_creates_nothing_and_tells_the_owner(
 def test_losing_a_sign_up_race_is_answered_like_a_taken_number(client, outbox, monkeypatch):
     """The duplicate check passed (the other sign-up had not committed yet), so the insert hits
     the unique constraint: no 500, no second account, the owner is told."""
-    User.objects.create_user(phone=PHONE)
+    UserFactory.create(phone=PHONE, phone_verified=False)
     from accounts.adapter import AccountAdapter
 
     monkeypatch.setattr(AccountAdapter, "get_user_by_phone", lambda self, phone: None)
@@ -179,7 +181,8 @@ def test_expired_code_is_refused(client, outbox, monkeypatch):
 
 @pytest.fixture
 def member():
-    return User.objects.create_user(phone=PHONE, phone_verified=True)
+    """Here a member has a verified number and nothing else."""
+    return UserFactory.create(phone=PHONE)
 
 
 def test_log_in_with_a_code(client, outbox, member):

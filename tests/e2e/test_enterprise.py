@@ -9,23 +9,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.test_review_desk import staff_log_in
-from tests.e2e.test_verification import sign_up
-from tests.enterprise.conftest import DEMO_COMPANY, licence_png
-from tests.support.conftest import make_staff
+from tests.e2e.pages import sign_up, staff_log_in
+from tests.factories import DEMO_COMPANY, StaffFactory, licence_png
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def site(live_server, settings, tmp_path, celery_worker_process, sandbox_settings_override):
-    settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.ACCOUNTS_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
-    return live_server
-
-
 def test_enterprise_verification_through_review(browser: Browser, site, settings, tmp_path):
-    staff = make_staff("Support")
+    staff = StaffFactory.create()
     licence = tmp_path / "licence.png"
     licence.write_bytes(licence_png())
 
@@ -54,14 +45,13 @@ def test_enterprise_verification_through_review(browser: Browser, site, settings
     admin.locator("#result_list tbody tr").first.get_by_role("link").first.click()
     licence_image = admin.locator("#licence-image")
     expect(licence_image).to_be_visible()
-    # Visible is not loaded: the watermarked copy is drawn on request, and may come later.
-    admin.wait_for_function(
-        "() => { const image = document.querySelector('#licence-image');"
-        " return image.complete && image.naturalWidth > 0; }"
-    )
+    # Shown does not mean loaded: wait until the image has settled (loaded or broken).
+    admin.wait_for_function("image => image.complete", arg=licence_image.element_handle())
+    assert licence_image.evaluate("image => image.complete && image.naturalWidth > 0")
     admin.screenshot(path=tmp_path / "review-enterprise.png", full_page=True)
     with admin.expect_popup() as popup:
         admin.get_by_role("link", name="Open the licence").click()
+    popup.value.wait_for_load_state()
     assert popup.value.evaluate("document.contentType") == "image/png"
     admin.get_by_role("button", name="Approve licence: Identity Verified").click()
     expect(admin.get_by_text("Licence approved.")).to_be_visible()

@@ -5,41 +5,18 @@ a reason, resets the attempt counter, and the person â€” locked out until then â
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from accounts.models import User
 from support.models import AuditEntry
-from tests.e2e.test_signup import read_code
-from tests.e2e.test_verification import sign_up, start_verification_from_recharge
-from tests.support.conftest import make_staff, totp_code
-from tests.verification.conftest import DEMO
+from tests.e2e.pages import sign_up, staff_log_in, start_verification_from_recharge
+from tests.factories import DEMO, StaffFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "review-desk.png"
-
-
-@pytest.fixture
-def site(live_server, settings, tmp_path, celery_worker_process, sandbox_settings_override):
-    settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.ACCOUNTS_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
-    return live_server
-
-
-def staff_log_in(page: Page, site, sms_file: Path, staff: User) -> None:
-    """The admin sends staff to the site's log-in: SMS code, then the authenticator code."""
-    page.goto(f"{site.url}/admin/")
-    page.wait_for_url("**/accounts/login/**")
-    page.locator("input[name=login]").fill(str(staff.phone))
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
-    page.locator("input[name=code]").fill(read_code(sms_file, str(staff.phone)))
-    page.get_by_role("main").get_by_role("button").first.click()
-    page.wait_for_url("**/accounts/2fa/authenticate/**")
-    page.locator("input[name=code]").fill(totp_code())
-    page.get_by_role("main").get_by_role("button").first.click()
-    page.wait_for_url(f"{site.url}/admin/")
 
 
 def test_a_lead_reveals_with_a_reason_and_resets_attempts(
@@ -60,12 +37,13 @@ def test_a_lead_reveals_with_a_reason_and_resets_attempts(
     )
 
     # A Support lead logs in with the second factor and finds it by the document number.
-    lead = make_staff("Support lead")
+    lead = StaffFactory.create(groups=["Support lead"])
     desk = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
     staff_log_in(desk, site, sms_file, lead)
     desk.get_by_role("link", name="Review desk").click()
     desk.locator("#searchbar").fill(DEMO["document_number"].lower())
     desk.locator("#searchbar").press("Enter")
+    desk.wait_for_url(re.compile(r"[?&]q="))  # the queue as searched, not as it was
     rows = desk.locator("#result_list tbody tr")
     expect(rows).to_have_count(1)
     desk.screenshot(path=tmp_path / "review-queue.png", full_page=True)

@@ -3,14 +3,11 @@ Simplified Chinese and in English."""
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Browser, expect
 
 from accounts.models import ConsentRecord, User
+from tests.e2e.pages import read_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -34,18 +31,6 @@ TEXT = {
         "consent_error": "Please read and accept this document to continue.",
     },
 }
-
-
-def read_code(path: Path, phone: str, timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            for line in reversed(path.read_text(encoding="utf-8").splitlines()):
-                message = json.loads(line)
-                if message["to"] == phone and message["code"]:
-                    return message["code"]
-        time.sleep(0.1)
-    raise AssertionError(f"no code texted to {phone}")
 
 
 @pytest.mark.parametrize(("locale", "phone"), [("zh-CN", "13800138000"), ("en-US", "13900139000")])

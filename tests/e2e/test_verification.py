@@ -9,44 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.test_signup import read_code
-from tests.verification.conftest import DEMO
+from tests.e2e.pages import sign_up, start_verification_from_recharge
+from tests.factories import DEMO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def site(live_server, settings, tmp_path, celery_worker_process, sandbox_settings_override):
-    settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
-    settings.ACCOUNTS_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
-    return live_server
-
-
-def sign_up(page: Page, site, sms_file: Path, phone: str) -> None:
-    page.goto(f"{site.url}/accounts/signup/")
-    page.locator("input[name=phone]").fill(phone)
-    page.locator("input[name=consent_user-agreement]").check()
-    page.locator("input[name=consent_privacy-policy]").check()
-    page.get_by_role("main").get_by_role("button", name="Sign up").click()
-    page.wait_for_url("**/accounts/phone/verify/")
-    page.locator("input[name=code]").fill(read_code(sms_file, f"+86{phone}"))
-    page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
-
-
-def start_verification_from_recharge(page: Page, site, name: str) -> None:
-    """The gate: Recharge → the service description → the verification page → the form."""
-    page.goto(f"{site.url}/recharge/")
-    page.wait_for_url("**/accounts/consent/**")
-    page.locator("input[name=consent_realname-service]").check()
-    page.get_by_role("button", name="Accept and continue").click()
-    page.wait_for_url("**/verification/?next=%2Frecharge%2F")
-    page.locator("#verify-personal").click()
-
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Document type").select_option(DEMO["document_type"])
-    page.get_by_label("Document number").fill(DEMO["document_number"])
-    page.get_by_role("button", name="Submit").click()
 
 
 def face_check(page: Page, outcome: str, tmp_path) -> None:

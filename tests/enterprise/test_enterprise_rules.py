@@ -17,7 +17,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
-from django.utils import translation
 from PIL import Image
 
 from accounts.identity import identity_kind
@@ -26,8 +25,14 @@ from enterprise.app_settings import app_settings as enterprise_settings
 from enterprise.models import EnterpriseVerification, LicenceAccess, ReviewReason
 from enterprise.storage import licence_read, private_storage
 from kernel.crypto import DecryptionError, key_id_of
-from tests.enterprise.conftest import DEMO_COMPANY, licence_png, licence_upload
-from tests.verification.conftest import make_member
+from tests.factories import (
+    DEMO_COMPANY,
+    EnterpriseVerificationFactory,
+    MemberFactory,
+    details,
+    licence_png,
+    licence_upload,
+)
 from verification.providers.base import CheckResult, ReasonCode
 
 pytestmark = pytest.mark.django_db
@@ -35,18 +40,9 @@ Status = EnterpriseVerification.Status
 PASS = CheckResult(passed=True, reason_code=ReasonCode.OK, provider_ref="ent-1")
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
-
-
 @pytest.fixture
 def staff(django_user_model):
-    user = make_member()
-    user.is_staff = user.is_superuser = True
-    user.save()
-    return user
+    return MemberFactory.create(is_staff=True, is_superuser=True)
 
 
 def submit(user, **overrides) -> EnterpriseVerification:
@@ -78,7 +74,7 @@ def test_credit_codes_are_checked_before_anything_is_stored(code, error):
     before = set(stored_files())
 
     with pytest.raises(ValidationError) as raised:
-        submit(make_member(), credit_code=code)
+        submit(MemberFactory.create(), credit_code=code)
 
     assert raised.value.error_dict["credit_code"][0].code == error
     assert not EnterpriseVerification.objects.exists()
@@ -93,7 +89,10 @@ def test_a_bad_licence_file_is_refused_and_nothing_is_stored():
     before = set(stored_files())
 
     with pytest.raises(ValidationError) as raised:
-        submit(make_member(), licence=licence_upload(b"<html><script>alert(1)</script></html>"))
+        submit(
+            MemberFactory.create(),
+            licence=licence_upload(b"<html><script>alert(1)</script></html>"),
+        )
 
     assert "licence" in raised.value.error_dict
     assert not EnterpriseVerification.objects.exists()
@@ -101,7 +100,7 @@ def test_a_bad_licence_file_is_refused_and_nothing_is_stored():
 
 
 def test_the_licence_is_stored_encrypted_outside_any_url():
-    verification = submit(make_member())
+    verification = submit(MemberFactory.create())
 
     path = Path(private_storage().path(verification.licence_name))
     stored = path.read_bytes()
@@ -118,7 +117,7 @@ def test_the_licence_is_stored_encrypted_outside_any_url():
 
 
 def test_one_licence_verifies_many_accounts(staff):
-    first, second = make_member(), make_member()
+    first, second = MemberFactory.create(), MemberFactory.create()
 
     one, two = approved(first, staff), approved(second, staff)
 
@@ -128,7 +127,7 @@ def test_one_licence_verifies_many_accounts(staff):
 
 
 def test_one_open_enterprise_verification_per_account():
-    user = make_member()
+    user = MemberFactory.create()
     submit(user)
 
     with pytest.raises(ValidationError) as raised:
@@ -137,14 +136,14 @@ def test_one_open_enterprise_verification_per_account():
 
 
 def test_the_phone_rule_holds_at_the_database():
-    first, second = make_member(), make_member()
+    first, second = MemberFactory.create(), MemberFactory.create()
     verification = submit(first)
 
     with (
         pytest.raises(IntegrityError, match="enterprise_one_active_per_phone"),
         transaction.atomic(),
     ):
-        EnterpriseVerification.objects.create(
+        EnterpriseVerificationFactory.create(
             user=second,
             phone=str(first.phone),
             company_name="x",
@@ -166,7 +165,7 @@ def test_the_phone_rule_holds_at_the_database():
     ],
 )
 def test_check_constraints_keep_status_and_outcome_consistent(sql):
-    submit(make_member())
+    submit(MemberFactory.create())
 
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql)
@@ -175,7 +174,7 @@ def test_check_constraints_keep_status_and_outcome_consistent(sql):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_of_one_number_leave_exactly_one(monkeypatch):
     monkeypatch.setattr(services.enterprise, "enqueue", lambda task_name, verification_id: None)
-    users = [make_member() for _ in range(10)]
+    users = MemberFactory.create_batch(10)
     contested_phone = str(users[0].phone)
     for user in users[1:]:  # as if each had held the number in turn
         type(user).objects.filter(pk=user.pk).update(phone=None, phone_verified=False)
@@ -222,7 +221,7 @@ def test_concurrent_claims_of_one_number_leave_exactly_one(monkeypatch):
 
 
 def test_a_failed_registry_check_is_rejected_with_its_reason():
-    verification = submit(make_member())
+    verification = submit(MemberFactory.create())
 
     rejected = services.enterprise_record_check_result(
         verification_id=verification.pk,
@@ -236,8 +235,8 @@ def test_a_failed_registry_check_is_rejected_with_its_reason():
 
 
 def test_review_approves_or_rejects_with_a_reason(staff):
-    approved_one = approved(make_member(), staff)
-    other = submit(make_member())
+    approved_one = approved(MemberFactory.create(), staff)
+    other = submit(MemberFactory.create())
     services.enterprise_record_check_result(verification_id=other.pk, result=PASS)
 
     rejected = services.licence_review_reject(
@@ -267,10 +266,9 @@ def test_nobody_reviews_their_own_accounts_licence(staff):
 
 
 def test_an_account_verifies_as_a_person_or_an_enterprise_not_both():
-    from tests.verification.conftest import details
     from verification import services as personal
 
-    user = make_member()
+    user = MemberFactory.create()
     submit(user)
 
     with pytest.raises(ValidationError) as raised:
@@ -284,7 +282,7 @@ def test_a_pdf_licence_is_downloaded_not_shown_in_the_browser(client):
     image = Image.new("RGB", (900, 640), "white")
     buffer = io.BytesIO()
     image.save(buffer, "PDF", resolution=150.0)
-    owner = make_member()
+    owner = MemberFactory.create()
     verification = submit(
         owner,
         licence=SimpleUploadedFile("licence.pdf", buffer.getvalue(), "application/pdf"),
@@ -303,12 +301,11 @@ def test_a_pdf_licence_is_downloaded_not_shown_in_the_browser(client):
 def test_person_and_enterprise_submitted_at_once_leave_one(monkeypatch):
     """A personal submission still open in one request; the enterprise submission of the same
     account in another waits for it and is refused, instead of both being saved."""
-    from tests.verification.conftest import details
     from verification import services as personal
 
     monkeypatch.setattr(services.enterprise, "enqueue", lambda task_name, verification_id: None)
     monkeypatch.setattr(personal.personal, "enqueue", lambda task_name, verification_id: None)
-    user = make_member()
+    user = MemberFactory.create()
     personal_saved, release = threading.Event(), threading.Event()
     outcomes: dict[str, str] = {}
 
@@ -352,12 +349,12 @@ def test_person_and_enterprise_submitted_at_once_leave_one(monkeypatch):
 
 def test_only_the_owner_sees_the_licence_here(client, staff):
     """Staff see licences in the support desk (tests/support), watermarked and audited."""
-    owner = make_member()
+    owner = MemberFactory.create()
     verification = submit(owner)
     url = f"/verification/enterprise/{verification.public_id}/licence/"
 
     assert client.get(url).status_code == 403  # anonymous
-    client.force_login(make_member())
+    client.force_login(MemberFactory.create())
     assert client.get(url).status_code == 404  # another account
     client.force_login(staff)
     assert client.get(url).status_code == 404  # staff: not through the owner's link
@@ -370,7 +367,7 @@ def test_only_the_owner_sees_the_licence_here(client, staff):
 
 def test_attempts_are_limited_per_day_as_for_people(settings):
     settings.VERIFICATION_MAX_ATTEMPTS_PER_DAY = 1
-    user = make_member()
+    user = MemberFactory.create()
     services.enterprise_record_check_result(
         verification_id=submit(user).pk,
         result=CheckResult(passed=False, reason_code=ReasonCode.NO_SUCH_COMPANY, provider_ref="r"),
@@ -383,7 +380,7 @@ def test_attempts_are_limited_per_day_as_for_people(settings):
 
 
 def test_a_rejection_is_shown_with_what_to_fix(client, staff):
-    user = make_member()
+    user = MemberFactory.create()
     verification = submit(user)
     services.enterprise_record_check_result(verification_id=verification.pk, result=PASS)
     services.licence_review_reject(
@@ -406,7 +403,7 @@ def test_key_rotation_reencrypts_licence_files_too():
     old_key = "old:" + base64.urlsafe_b64encode(bytes(range(32))).decode()
     new_key = "new:" + base64.urlsafe_b64encode(bytes(range(50, 82))).decode()
     with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[old_key]):
-        verification = submit(make_member())
+        verification = submit(MemberFactory.create())
         original = licence_read(verification.licence_name)
     names = [verification.licence_name]
     if verification.licence_preview_name:
@@ -436,7 +433,7 @@ def test_key_rotation_reencrypts_licence_files_too():
 def test_a_licence_file_cannot_be_swapped_for_another():
     """The ciphertext is bound to its storage name: copying one company's file over another's
     makes the read fail instead of showing the wrong company's licence."""
-    first, second = submit(make_member()), submit(make_member())
+    first, second = submit(MemberFactory.create()), submit(MemberFactory.create())
     first_path = Path(private_storage().path(first.licence_name))
     second_path = Path(private_storage().path(second.licence_name))
     first_path.write_bytes(second_path.read_bytes())

@@ -1,8 +1,10 @@
 """Production settings refuse to start without their secrets and pass Django's deploy checks;
 the environment sets an app's setting only when it gives one; importing settings has no side
-effects."""
+effects. Production logs are JSON lines with personal data masked."""
 
 import json
+import logging
+import logging.config
 import os
 import subprocess
 import sys
@@ -11,7 +13,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import database_url
+from realname.settings.base import logging_config
+from tests.helpers import database_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SECRETS = {
@@ -183,3 +186,16 @@ def test_importing_the_settings_makes_no_folder_and_the_broker_makes_its_own(tmp
 
     assert (local_dir / "broker" / "queue").is_dir()
     assert (local_dir / "broker" / "processed").is_dir()
+
+
+def test_production_format_is_masked_json_lines(capsys):
+    logging.config.dictConfig(logging_config("json", "INFO"))
+    try:
+        logging.getLogger("realname.test").info("sms sent to %s", "+8613800138000")
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert record["message"] == "sms sent to [phone]"
+    assert record["level"] == "INFO"
+    assert record["logger"] == "realname.test"

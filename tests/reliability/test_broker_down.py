@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from realname.celery import app
-from tests.verification.conftest import DEMO, make_member
-from tests.verification.test_workers import wait_for
+from tests.factories import DEMO, MemberFactory
+from tests.helpers import wait_for
 from verification import services
 from verification.models import PersonalVerification
 
@@ -49,7 +49,7 @@ def broker_down() -> Iterator[Callable[[], None]]:
 def test_a_submission_during_a_broker_outage_is_kept_and_sent_later(
     worker, broker_down, client, caplog
 ):
-    user = make_member()
+    user = MemberFactory.create()
     client.force_login(user)
 
     with caplog.at_level(logging.WARNING, logger="kernel.queueing"):

@@ -7,8 +7,8 @@ import httpx
 import pytest
 from django.db import connection
 
-from tests.verification.conftest import make_member
-from tests.verification.test_workers import submit_demo, wait_for
+from tests.factories import MemberFactory
+from tests.helpers import submit_demo, wait_for
 from verification.models import PersonalVerification
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -33,14 +33,14 @@ def test_requests_and_tasks_recover_after_the_connections_are_cut(worker, live_s
     try:
         assert pages.get("/healthz").json()["checks"]["database"]["ok"]
         wait_for(
-            submit_demo(make_member()),
+            submit_demo(MemberFactory.create()),
             lambda v: v.status == PersonalVerification.Status.IN_PROGRESS,
         )
 
         assert terminate_every_other_connection() >= 1
 
         assert pages.get("/healthz").json()["checks"]["database"]["ok"]
-        verification = submit_demo(make_member())
+        verification = submit_demo(MemberFactory.create())
         wait_for(verification, lambda v: v.status == PersonalVerification.Status.IN_PROGRESS)
     finally:
         database["CONN_MAX_AGE"] = original_max_age

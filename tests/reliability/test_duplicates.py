@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.verification.conftest import make_member
-from tests.verification.test_workers import at_the_face_page, finish_face_check, wait_for
+from tests.factories import MemberFactory, details
+from tests.helpers import (
+    at_the_face_page,
+    finish_face_check,
+    wait_for,
+    wait_until_the_worker_is_idle,
+)
 from verification import services, tasks
 from verification.models import PersonalVerification, VerificationEvent
 from verification.providers.base import CheckResult, ReasonCode
@@ -21,7 +26,9 @@ def events(verification: PersonalVerification, event: str) -> int:
     ).count()
 
 
-def test_a_result_fetched_again_and_again_is_recorded_once(worker, live_server):
+def test_a_result_fetched_again_and_again_is_recorded_once(
+    worker, live_server, celery_worker_process
+):
     verification = at_the_face_page(live_server)
     finish_face_check(verification, "pass")
     verification = wait_for(verification, lambda v: v.status == Status.PASSED)
@@ -32,6 +39,7 @@ def test_a_result_fetched_again_and_again_is_recorded_once(worker, live_server):
     services.verification_result_requested(verification=verification)
     tasks.check_identity.delay(verification.pk)  # a very late duplicate of the first step
     tasks.fetch_liveness_result.apply(args=(verification.pk,))  # and one run right here
+    wait_until_the_worker_is_idle(celery_worker_process)  # every duplicate has been handled
 
     verification.refresh_from_db()
     assert verification.status == Status.PASSED
@@ -44,11 +52,11 @@ def test_a_late_answer_cannot_change_a_final_status(monkeypatch):
     ignored; so is an identity answer for a verification already past that step."""
     from django.db import transaction
 
-    from tests.verification.conftest import details
-
     monkeypatch.setattr(services.personal, "enqueue", lambda task_name, verification_id: None)
     with transaction.atomic():
-        verification = services.verification_submit(user=make_member(face=True), **details())
+        verification = services.verification_submit(
+            user=MemberFactory.create(face=True), **details()
+        )
     passed = CheckResult(passed=True, reason_code=ReasonCode.OK, provider_ref="r")
     failed = CheckResult(passed=False, reason_code=ReasonCode.LIVENESS_FAILED, provider_ref="r")
     services.verification_record_identity_result(verification_id=verification.pk, result=passed)

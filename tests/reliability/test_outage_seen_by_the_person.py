@@ -4,10 +4,11 @@ clear explanation that nothing is lost once the retries are used up — never an
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
-from tests.verification.conftest import make_member
-from tests.verification.test_workers import submit_demo, wait_for
+from tests.factories import MemberFactory
+from tests.helpers import submit_demo, wait_for
 from verification.models import PersonalVerification
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -16,13 +17,15 @@ Status = PersonalVerification.Status
 
 def test_the_person_sees_checking_then_what_happens_next(worker):
     worker.set_faults(error_rate=1.0)
-    user = make_member()
+    user = MemberFactory.create()
     client = Client(headers={"accept-language": "en"})
     client.force_login(user)
-    verification = submit_demo(user)
-    url = f"/verification/personal/{verification.public_id}/"
-
-    during = client.get(url).content.decode()
+    # The page as it is before the workers are done: the check is queued only once the
+    # submission commits, so reading the page inside its transaction cannot come too late.
+    with transaction.atomic():
+        verification = submit_demo(user)
+        url = f"/verification/personal/{verification.public_id}/"
+        during = client.get(url).content.decode()
     assert 'data-verification-status="submitted"' in during
     assert 'http-equiv="refresh"' in during  # the page keeps looking
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from realname.celery import app
-from tests.verification.conftest import make_member
-from tests.verification.test_workers import submit_demo, wait_for
+from tests.factories import MemberFactory
+from tests.helpers import submit_demo, wait_for, wait_until_the_worker_is_idle
 from verification.models import PersonalVerification, VerificationEvent
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -31,7 +31,7 @@ def pid_running(task_name: str, node: str, timeout: float = 20) -> int:
 
 def test_a_task_killed_mid_call_is_redelivered_and_recorded_once(worker, celery_worker_process):
     worker.set_faults(latency_ms=2500)  # each provider call takes 2.5 s: time to kill it
-    verification = submit_demo(make_member())
+    verification = submit_demo(MemberFactory.create())
 
     os.kill(pid_running("verification.check_identity", celery_worker_process), signal.SIGKILL)
     worker.clear_faults()
@@ -39,6 +39,7 @@ def test_a_task_killed_mid_call_is_redelivered_and_recorded_once(worker, celery_
     verification = wait_for(
         verification, lambda v: v.status == PersonalVerification.Status.IN_PROGRESS, timeout=60
     )
+    wait_until_the_worker_is_idle(celery_worker_process, timeout=60)  # no delivery left
     assert (
         VerificationEvent.objects.filter(
             kind="personal",

@@ -12,8 +12,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ConsentRecord
 from enterprise.models import EnterpriseVerification
-from tests.support.conftest import desk_client, failed_personal, make_staff, pending_enterprise
-from tests.verification.conftest import make_member
+from tests.factories import (
+    FailedPersonalFactory,
+    MemberFactory,
+    PendingEnterpriseFactory,
+    StaffFactory,
+)
 
 pytestmark = pytest.mark.django_db
 EN = {"accept-language": "en"}
@@ -68,9 +72,13 @@ def as_user(user) -> Client:
 
 @pytest.mark.parametrize("route", PERSONAL + ENTERPRISE)
 def test_another_account_gets_not_found_and_changes_nothing(route):
-    owner = make_member(face=True)
-    verification = pending_enterprise(owner) if "/enterprise/" in route else failed_personal(owner)
-    intruder = as_user(make_member(face=True))
+    owner = MemberFactory.create(face=True)
+    verification = (
+        PendingEnterpriseFactory.create(user=owner)
+        if "/enterprise/" in route
+        else FailedPersonalFactory.create(user=owner)
+    )
+    intruder = as_user(MemberFactory.create(face=True))
     before = type(verification).objects.filter(pk=verification.pk).values().get()
     consents = ConsentRecord.objects.count()
     url = fill(route, verification)
@@ -84,7 +92,11 @@ def test_another_account_gets_not_found_and_changes_nothing(route):
 
 @pytest.mark.parametrize("route", PERSONAL + ENTERPRISE)
 def test_anonymous_visitors_are_sent_to_log_in(route):
-    verification = pending_enterprise() if "/enterprise/" in route else failed_personal()
+    verification = (
+        PendingEnterpriseFactory.create()
+        if "/enterprise/" in route
+        else FailedPersonalFactory.create()
+    )
 
     response = Client().get(fill(route, verification))
 
@@ -95,14 +107,14 @@ def test_anonymous_visitors_are_sent_to_log_in(route):
 
 @pytest.mark.parametrize("route", DESK)
 @pytest.mark.parametrize("who", ["member", "staff-without-group", "anonymous"])
-def test_the_desk_refuses_everyone_without_the_permission(route, who):
-    verification = pending_enterprise()
+def test_the_desk_refuses_everyone_without_the_permission(route, who, desk_client):
+    verification = PendingEnterpriseFactory.create()
     url = fill(route, verification)
     if who == "anonymous":
         response = Client().get(url, follow=True)
         assert response.redirect_chain[-1][0].startswith("/accounts/login/")
         return
-    user = make_member() if who == "member" else make_staff(group=None)
+    user = MemberFactory.create() if who == "member" else StaffFactory.create(groups=[])
     client = desk_client(user)
 
     assert client.get(url).status_code == 403

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from sandbox import signing
-from tests.verification.conftest import details, make_member
+from tests.factories import MemberFactory, details
+from tests.helpers import in_a_fresh_window
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers import get_provider
@@ -32,7 +33,7 @@ def provider_credentials(settings):
 @pytest.fixture
 def waiting() -> PersonalVerification:
     """A verification whose face session ``sess-1`` is open at the provider."""
-    verification = services.verification_submit(user=make_member(), **details())
+    verification = services.verification_submit(user=MemberFactory.create(), **details())
     PersonalVerification.objects.filter(pk=verification.pk).update(
         status=PersonalVerification.Status.IN_PROGRESS,
         identity_checked_at=verification.created_at,
@@ -126,6 +127,7 @@ def test_a_notification_about_an_unknown_session_is_refused_and_logged(client, w
 
 def test_a_flood_of_callbacks_is_rate_limited(client, waiting, settings):
     settings.REALNAME_RATE_LIMITS = {"provider_notify": "3/m/ip"}
+    in_a_fresh_window(60)
 
     statuses = [notify(client).status_code for _ in range(5)]
 

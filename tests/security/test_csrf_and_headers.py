@@ -12,8 +12,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.support.conftest import failed_personal, make_staff, pending_enterprise
-from tests.verification.conftest import make_member
+from tests.factories import (
+    FailedPersonalFactory,
+    MemberFactory,
+    PendingEnterpriseFactory,
+    StaffFactory,
+)
 
 pytestmark = pytest.mark.django_db
 # The only view that takes a POST without our CSRF token: the provider's signed callback.
@@ -44,8 +48,8 @@ def test_no_view_skips_the_csrf_check_except_the_signed_callback():
 
 
 def forms(user, staff) -> list[tuple[Any, str, dict]]:
-    verification = failed_personal(user)
-    enterprise = pending_enterprise()
+    verification = FailedPersonalFactory.create(user=user)
+    enterprise = PendingEnterpriseFactory.create()
     return [
         (None, "/accounts/signup/", {"phone": "13800138000"}),
         (None, "/accounts/login/", {"login": "13800138000"}),
@@ -70,10 +74,9 @@ def forms(user, staff) -> list[tuple[Any, str, dict]]:
     ]
 
 
-def test_every_form_refuses_a_post_without_the_token():
-    from tests.support.conftest import desk_client
+def test_every_form_refuses_a_post_without_the_token(desk_client):
 
-    user, staff = make_member(face=True), make_staff("Support")
+    user, staff = MemberFactory.create(face=True), StaffFactory.create()
     for who, url, data in forms(user, staff):
         if who is staff:
             client = desk_client(staff)

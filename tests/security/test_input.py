@@ -8,9 +8,16 @@ from django.core.exceptions import ValidationError
 
 from enterprise import services as enterprise_services
 from enterprise.models import EnterpriseVerification
-from tests.enterprise.conftest import DEMO_COMPANY, licence_upload
-from tests.support.conftest import QUEUE, desk_client, failed_personal, make_staff
-from tests.verification.conftest import details, make_member, resident_id
+from tests.factories import (
+    DEMO_COMPANY,
+    FailedPersonalFactory,
+    MemberFactory,
+    StaffFactory,
+    details,
+    licence_upload,
+    resident_id,
+)
+from tests.helpers import QUEUE
 from verification import services
 from verification.models import PersonalVerification
 from verification.names import clean_company_name, clean_person_name
@@ -50,7 +57,7 @@ START = "/verification/personal/"
     ],
 )
 def test_a_bad_name_is_refused_next_to_the_field_and_nothing_is_stored(client, name, code):
-    member = make_member()
+    member = MemberFactory.create()
     client.force_login(member)
 
     response = client.post(
@@ -94,7 +101,7 @@ def test_company_names_keep_digits_and_brackets_but_not_markup():
 def test_an_enterprise_submission_with_hostile_names_stores_nothing():
     with pytest.raises(ValidationError) as raised:
         enterprise_services.enterprise_verification_submit(
-            user=make_member(),
+            user=MemberFactory.create(),
             **{
                 **DEMO_COMPANY,
                 "company_name": "<img src=x onerror=alert(1)>",
@@ -109,7 +116,7 @@ def test_an_enterprise_submission_with_hostile_names_stores_nothing():
 
 @pytest.mark.parametrize("field", ["name", "document_number"])
 def test_oversized_fields_are_refused_by_the_form(client, field):
-    client.force_login(make_member())
+    client.force_login(MemberFactory.create())
     data = {"name": "张三", "document_type": "cn_resident_id", "document_number": resident_id()}
     data[field] = "9" * 100_000
 
@@ -121,9 +128,9 @@ def test_oversized_fields_are_refused_by_the_form(client, field):
 
 
 @pytest.mark.parametrize("term", ["' OR 1=1 --", "%", "_", "<script>alert(1)</script>", "1" * 5000])
-def test_the_desk_search_treats_any_term_as_data(term):
-    failed_personal()
-    client = desk_client(make_staff("Support"))
+def test_the_desk_search_treats_any_term_as_data(term, desk_client):
+    FailedPersonalFactory.create()
+    client = desk_client(StaffFactory.create())
 
     response = client.get(QUEUE, {"q": term})
 
@@ -132,8 +139,8 @@ def test_the_desk_search_treats_any_term_as_data(term):
     assert "<script>alert(1)</script>" not in response.content.decode()
 
 
-def test_a_null_character_in_the_desk_search_is_ignored_not_an_error():
+def test_a_null_character_in_the_desk_search_is_ignored_not_an_error(desk_client):
     """Django's admin search form refuses NUL and lists without a filter, as for no term."""
-    failed_personal()
-    response = desk_client(make_staff("Support")).get(QUEUE, {"q": "\x00"})
+    FailedPersonalFactory.create()
+    response = desk_client(StaffFactory.create()).get(QUEUE, {"q": "\x00"})
     assert response.status_code == 200

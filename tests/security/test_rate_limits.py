@@ -7,21 +7,15 @@ import pytest
 from django.test import Client
 
 from accounts.sms import locmem
-from tests.verification.conftest import make_member, resident_id
+from tests.factories import MemberFactory, resident_id
+from tests.helpers import in_a_fresh_window
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("outbox")]
 EN = {"accept-language": "en"}
 
 
-@pytest.fixture(autouse=True)
-def clean_outbox():
-    locmem.outbox.clear()
-    yield
-    locmem.outbox.clear()
-
-
 def test_a_second_sms_code_within_a_minute_is_refused():
-    member = make_member()
+    member = MemberFactory.create()
     client = Client(headers=EN)
 
     client.post("/accounts/login/", {"login": str(member.phone)})
@@ -32,7 +26,7 @@ def test_a_second_sms_code_within_a_minute_is_refused():
 
 
 def test_wrong_login_codes_are_limited_per_number(settings):
-    member = make_member()
+    member = MemberFactory.create()
     client = Client(headers=EN)
     client.post("/accounts/login/", {"login": str(member.phone)})
     code = next(m.code for m in locmem.outbox if m.to == str(member.phone))
@@ -51,8 +45,9 @@ def test_wrong_login_codes_are_limited_per_number(settings):
 @pytest.mark.parametrize("path", ["/verification/personal/", "/verification/enterprise/"])
 def test_verification_submissions_are_limited_per_account(settings, path):
     settings.REALNAME_RATE_LIMITS = {"verification_submit": "3/10m/user,100/10m/ip"}
+    in_a_fresh_window(10 * 60)
     client = Client(headers=EN)
-    client.force_login(make_member())
+    client.force_login(MemberFactory.create())
     bad = {"name": "张三", "document_type": "cn_resident_id", "document_number": "1" * 18}
     if "enterprise" in path:
         bad = {"company_name": "x", "credit_code": "1" * 18, "legal_representative": "张三"}
@@ -67,10 +62,11 @@ def test_verification_submissions_are_limited_per_account(settings, path):
 
 def test_verification_submissions_are_limited_per_network_address(settings):
     settings.REALNAME_RATE_LIMITS = {"verification_submit": "100/10m/user,2/10m/ip"}
+    in_a_fresh_window(10 * 60)
     statuses = []
     for _ in range(3):
         client = Client(headers=EN)
-        client.force_login(make_member())
+        client.force_login(MemberFactory.create())
         statuses.append(
             client.post(
                 "/verification/personal/",

@@ -12,8 +12,8 @@ from django.test import Client
 
 from enterprise.app_settings import app_settings as enterprise_settings
 from enterprise.models import EnterpriseVerification
-from tests.enterprise.conftest import DEMO_COMPANY
-from tests.enterprise.test_licence_upload import (
+from tests.factories import DEMO_COMPANY, MemberFactory
+from tests.licence_files import (
     attachment,
     encoded,
     halves,
@@ -23,7 +23,6 @@ from tests.enterprise.test_licence_upload import (
     png_claiming,
     zip_archive,
 )
-from tests.verification.conftest import make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +71,7 @@ def test_a_bad_licence_is_refused_next_to_the_field_and_nothing_is_stored(
     name, content_type, make, says
 ):
     client = Client(headers={"accept-language": "en"})
-    client.force_login(make_member())
+    client.force_login(MemberFactory.create())
     before = stored_files()
 
     response = client.post(

@@ -7,30 +7,17 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.sms import locmem
-from tests.accounts.conftest import last_code
-from tests.support.conftest import (
-    AUDIT,
-    QUEUE,
-    desk_client,
-    detail_url,
-    errored_personal,
-    failed_personal,
-    make_staff,
-    pending_enterprise,
-    totp_code,
+from tests.factories import (
+    ErroredPersonalFactory,
+    FailedPersonalFactory,
+    MemberFactory,
+    PendingEnterpriseFactory,
+    StaffFactory,
 )
-from tests.verification.conftest import make_member
+from tests.helpers import AUDIT, QUEUE, detail_url, last_code, totp_code
 
 pytestmark = pytest.mark.django_db
 EN = {"accept-language": "en"}
-
-
-@pytest.fixture
-def outbox():
-    locmem.outbox.clear()
-    yield locmem.outbox
-    locmem.outbox.clear()
 
 
 def log_in_with_code(client: Client, outbox, phone: str) -> None:
@@ -57,15 +44,21 @@ def test_djangos_password_form_is_never_shown(client):
     assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_a_signed_in_member_who_is_not_staff_gets_403():
-    client = desk_client(make_member())
-    for url in ("/admin/", QUEUE, AUDIT, detail_url(failed_personal()), "/admin/login/"):
+def test_a_signed_in_member_who_is_not_staff_gets_403(desk_client):
+    client = desk_client(MemberFactory.create())
+    for url in (
+        "/admin/",
+        QUEUE,
+        AUDIT,
+        detail_url(FailedPersonalFactory.create()),
+        "/admin/login/",
+    ):
         assert client.get(url).status_code == 403, url
 
 
 def test_staff_log_in_with_phone_code_then_totp(outbox):
     """The real flow through allauth: SMS code, then the authenticator code, then the desk."""
-    staff = make_staff("Support")
+    staff = StaffFactory.create()
     client = Client()
     client.post(reverse("account_login"), {"login": str(staff.phone)}, headers=EN)
     response = client.post(
@@ -82,7 +75,7 @@ def test_staff_log_in_with_phone_code_then_totp(outbox):
 
 
 def test_staff_without_a_second_factor_are_sent_to_set_one_up(outbox):
-    staff = make_staff("Support", totp=False)
+    staff = StaffFactory.create(totp=False)
     client = Client()
     log_in_with_code(client, outbox, str(staff.phone))
 
@@ -94,7 +87,7 @@ def test_staff_without_a_second_factor_are_sent_to_set_one_up(outbox):
 
 def test_a_session_not_confirmed_with_the_second_factor_must_confirm_it(outbox):
     """E.g. TOTP set up after this session signed in: the desk asks for a code first."""
-    staff = make_staff("Support")
+    staff = StaffFactory.create()
     client = Client()
     client.force_login(staff)
 
@@ -110,7 +103,7 @@ def test_a_session_not_confirmed_with_the_second_factor_must_confirm_it(outbox):
 
 def test_wrong_totp_codes_are_rate_limited(outbox, settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed": "3/300s/key"}
-    staff = make_staff("Support")
+    staff = StaffFactory.create()
     client = Client()
     log_in_with_code(client, outbox, str(staff.phone))
     wrong = f"{(int(totp_code()) + 1) % 1_000_000:06d}"
@@ -124,9 +117,9 @@ def test_wrong_totp_codes_are_rate_limited(outbox, settings):
     assert client.get(QUEUE).status_code == 302
 
 
-def test_staff_in_no_group_see_no_verification_data():
-    client = desk_client(make_staff(group=None))
-    verification = failed_personal()
+def test_staff_in_no_group_see_no_verification_data(desk_client):
+    client = desk_client(StaffFactory.create(groups=[]))
+    verification = FailedPersonalFactory.create()
 
     assert client.get("/admin/").status_code == 200  # the (empty) admin index
     assert client.get(QUEUE).status_code == 403
@@ -134,9 +127,9 @@ def test_staff_in_no_group_see_no_verification_data():
     assert client.get(AUDIT).status_code == 403
 
 
-def test_support_sees_the_queue_and_details_but_not_the_audit_log_nor_reveals(support):
+def test_support_sees_the_queue_and_details_but_not_the_audit_log_nor_reveals(support, desk_client):
     client = desk_client(support)
-    verification = failed_personal()
+    verification = FailedPersonalFactory.create()
 
     assert client.get(QUEUE).status_code == 200
     detail = client.get(detail_url(verification))
@@ -151,17 +144,20 @@ def test_support_sees_the_queue_and_details_but_not_the_audit_log_nor_reveals(su
     assert client.post(detail_url(verification), {"action": "reveal"}).status_code == 403
 
 
-def test_support_lead_can_reveal_and_read_the_audit_log(lead):
+def test_support_lead_can_reveal_and_read_the_audit_log(lead, desk_client):
     client = desk_client(lead)
 
     assert client.get(AUDIT).status_code == 200
-    assert 'id="reveal-form"' in client.get(detail_url(failed_personal())).content.decode()
+    assert (
+        'id="reveal-form"'
+        in client.get(detail_url(FailedPersonalFactory.create())).content.decode()
+    )
 
 
 @pytest.mark.parametrize("group", ["Support", "Support lead"])
-def test_both_groups_have_the_review_actions(group):
-    client = desk_client(make_staff(group))
-    errored, pending = errored_personal(), pending_enterprise()
+def test_both_groups_have_the_review_actions(group, desk_client):
+    client = desk_client(StaffFactory.create(groups=[group]))
+    errored, pending = ErroredPersonalFactory.create(), PendingEnterpriseFactory.create()
 
     content = client.get(detail_url(pending)).content.decode()
     assert 'id="approve-licence"' in content and 'id="reset-attempts"' in content
@@ -193,9 +189,9 @@ def test_the_groups_hold_exactly_their_permissions():
     }
 
 
-def test_the_owners_licence_link_does_not_serve_staff(support):
+def test_the_owners_licence_link_does_not_serve_staff(support, desk_client):
     """Staff see licences in the desk only (watermarked, audited), not through the owner's URL."""
-    verification = pending_enterprise()
+    verification = PendingEnterpriseFactory.create()
     client = desk_client(support)
 
     assert (
@@ -206,7 +202,7 @@ def test_the_owners_licence_link_does_not_serve_staff(support):
     assert desk["Content-Security-Policy"] == "default-src 'none'; sandbox"
 
 
-def test_the_admin_log_in_never_sends_staff_off_site(support):
+def test_the_admin_log_in_never_sends_staff_off_site(support, desk_client):
     client = desk_client(support)
 
     response = client.get("/admin/login/", {"next": "https://evil.example/steal"})

@@ -10,22 +10,15 @@ from django.db import DatabaseError, connection, transaction
 from enterprise.models import LicenceAccess
 from support import services
 from support.models import AuditEntry, StaffNote
-from tests.support.conftest import (
-    AUDIT,
-    QUEUE,
-    desk_client,
-    detail_url,
-    failed_personal,
-    make_staff,
-    pending_enterprise,
-)
+from tests.factories import FailedPersonalFactory, PendingEnterpriseFactory, StaffFactory
+from tests.helpers import AUDIT, QUEUE, detail_url
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def entry(lead) -> AuditEntry:
-    verification = failed_personal()
+    verification = FailedPersonalFactory.create()
     services.personal_data_reveal(
         actor=lead, verification=verification, reason="Ticket 1: name check", ip_address=None
     )
@@ -91,7 +84,7 @@ def test_an_app_role_that_does_not_own_the_table_cannot_switch_the_trigger_off(e
     assert AuditEntry.objects.filter(pk=entry.pk, reason="Ticket 1: name check").exists()
 
 
-def test_support_lead_reads_the_log_and_nobody_edits_it_there(entry, lead):
+def test_support_lead_reads_the_log_and_nobody_edits_it_there(entry, lead, desk_client):
     client = desk_client(lead)
 
     page = client.get(AUDIT)
@@ -102,13 +95,15 @@ def test_support_lead_reads_the_log_and_nobody_edits_it_there(entry, lead):
     assert 'name="action"' not in page.content.decode()  # no bulk delete
 
 
-def test_the_logs_and_the_queue_cannot_be_edited_in_the_admin_even_by_a_superuser(entry):
+def test_the_logs_and_the_queue_cannot_be_edited_in_the_admin_even_by_a_superuser(
+    entry, desk_client
+):
     """Permissions aside (a superuser has them all), these admins only ever show records."""
-    superuser = make_staff(group=None)
+    superuser = StaffFactory.create(groups=[])
     superuser.is_superuser = True
     superuser.save()
     client = desk_client(superuser)
-    client.get(f"{detail_url(pending_enterprise())}licence/")
+    client.get(f"{detail_url(PendingEnterpriseFactory.create())}licence/")
     access = LicenceAccess.objects.get()
 
     for changelist, pk in (

@@ -10,16 +10,15 @@ from django.test import Client
 from enterprise.models import EnterpriseVerification, LicenceAccess
 from support import services
 from support.models import AuditEntry, ReviewQueue, StaffNote
-from tests.support.conftest import (
-    QUEUE,
-    desk_client,
-    detail_url,
-    errored_personal,
-    failed_personal,
-    make_staff,
-    pending_enterprise,
+from tests.factories import (
+    ErroredPersonalFactory,
+    FailedPersonalFactory,
+    MemberFactory,
+    PendingEnterpriseFactory,
+    StaffFactory,
+    resident_id,
 )
-from tests.verification.conftest import make_member, resident_id
+from tests.helpers import QUEUE, detail_url
 from verification import services as personal_services
 from verification.models import PersonalVerification
 from verification.providers.base import CheckResult, ReasonCode
@@ -41,10 +40,14 @@ def queue_ids(client: Client, query: str = "") -> set[str]:
     return {str(row.public_id) for row in response.context["cl"].result_list}
 
 
-def test_the_queue_holds_what_needs_attention_newest_first(support):
-    failed, errored, pending = failed_personal(), errored_personal(), pending_enterprise()
+def test_the_queue_holds_what_needs_attention_newest_first(support, desk_client):
+    failed, errored, pending = (
+        FailedPersonalFactory.create(),
+        ErroredPersonalFactory.create(),
+        PendingEnterpriseFactory.create(),
+    )
     open_one = personal_services.verification_submit(
-        user=make_member(),
+        user=MemberFactory.create(),
         name="李四",
         document_type="cn_resident_id",
         document_number=resident_id(),
@@ -66,11 +69,11 @@ def test_the_queue_holds_what_needs_attention_newest_first(support):
     assert str(failed.public_id) in queue_ids(client, "?provider=sandbox")
 
 
-def test_search_finds_a_document_number_through_its_keyed_hash(support):
+def test_search_finds_a_document_number_through_its_keyed_hash(support, desk_client):
     number = resident_id(sequence="101")  # check character X
     assert number.endswith("X")
-    target = failed_personal(document_number=number)
-    failed_personal()  # another person
+    target = FailedPersonalFactory.create(document_number=number)
+    FailedPersonalFactory.create()  # another person
     client = desk_client(support)
 
     # As people type it: spaces and a lower-case check letter.
@@ -85,9 +88,9 @@ def test_search_finds_a_document_number_through_its_keyed_hash(support):
         assert cursor.fetchone()[0] == 0
 
 
-def test_search_by_mobile_number_and_credit_code(support):
-    pending = pending_enterprise()
-    failed = failed_personal()
+def test_search_by_mobile_number_and_credit_code(support, desk_client):
+    pending = PendingEnterpriseFactory.create()
+    failed = FailedPersonalFactory.create()
     client = desk_client(support)
     national = str(failed.phone).removeprefix("+86")
 
@@ -97,8 +100,8 @@ def test_search_by_mobile_number_and_credit_code(support):
     assert str(pending.public_id) in queue_ids(client, f"?q={pending.credit_code.lower()}")
 
 
-def test_details_are_masked_by_default(support):
-    verification = failed_personal(name="王小明")
+def test_details_are_masked_by_default(support, desk_client):
+    verification = FailedPersonalFactory.create(name="王小明")
     content = desk_client(support).get(detail_url(verification)).content.decode()
 
     assert "王**" in content
@@ -108,8 +111,8 @@ def test_details_are_masked_by_default(support):
     assert "王小明" not in content
 
 
-def test_a_reveal_needs_a_reason_and_is_audited(lead):
-    verification = failed_personal(name="王小明")
+def test_a_reveal_needs_a_reason_and_is_audited(lead, desk_client):
+    verification = FailedPersonalFactory.create(name="王小明")
     client = desk_client(lead)
 
     refused = client.post(detail_url(verification), {"action": "reveal", "reason": "x"})
@@ -139,10 +142,10 @@ def test_a_reveal_needs_a_reason_and_is_audited(lead):
     assert "王小明" not in client.get(detail_url(verification)).content.decode()
 
 
-def test_reset_attempts_lets_a_locked_out_user_try_again(support, settings):
+def test_reset_attempts_lets_a_locked_out_user_try_again(support, settings, desk_client):
     settings.VERIFICATION_MAX_ATTEMPTS_PER_DAY = 1
-    user = make_member()
-    verification = failed_personal(user)
+    user = MemberFactory.create()
+    verification = FailedPersonalFactory.create(user=user)
     client = Client(headers=EN)
     client.force_login(user)
     assert (
@@ -167,9 +170,11 @@ def test_reset_attempts_lets_a_locked_out_user_try_again(support, settings):
     assert AuditEntry.objects.filter(action=AuditEntry.Action.ATTEMPTS_RESET).count() == 1
 
 
-def test_rerun_resumes_a_verification_stopped_in_error(support, django_capture_on_commit_callbacks):
-    user = make_member()
-    verification = errored_personal(user)
+def test_rerun_resumes_a_verification_stopped_in_error(
+    support, django_capture_on_commit_callbacks, desk_client
+):
+    user = MemberFactory.create()
+    verification = ErroredPersonalFactory.create(user=user)
     assert 'data-verification-status="error"' in status_page(user, verification)
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
@@ -181,9 +186,9 @@ def test_rerun_resumes_a_verification_stopped_in_error(support, django_capture_o
     assert 'data-verification-status="submitted"' in status_page(user, verification)
 
 
-def test_approve_makes_the_company_identity_verified(support):
-    user = make_member()
-    verification = pending_enterprise(user)
+def test_approve_makes_the_company_identity_verified(support, desk_client):
+    user = MemberFactory.create()
+    verification = PendingEnterpriseFactory.create(user=user)
 
     response = desk_client(support).post(detail_url(verification), {"action": "approve"})
 
@@ -193,9 +198,9 @@ def test_approve_makes_the_company_identity_verified(support):
     assert AuditEntry.objects.get().action == AuditEntry.Action.LICENCE_APPROVE
 
 
-def test_reject_shows_the_company_the_reason_and_what_to_fix(support):
-    user = make_member()
-    verification = pending_enterprise(user)
+def test_reject_shows_the_company_the_reason_and_what_to_fix(support, desk_client):
+    user = MemberFactory.create()
+    verification = PendingEnterpriseFactory.create(user=user)
 
     desk_client(support).post(
         detail_url(verification), {"action": "reject", "reason": "licence_unreadable"}
@@ -207,9 +212,9 @@ def test_reject_shows_the_company_the_reason_and_what_to_fix(support):
     assert (entry.action, entry.reason) == (AuditEntry.Action.LICENCE_REJECT, "licence_unreadable")
 
 
-def test_staff_cannot_approve_their_own_companys_licence():
-    staff = make_staff("Support")
-    verification = pending_enterprise(staff)
+def test_staff_cannot_approve_their_own_companys_licence(desk_client):
+    staff = StaffFactory.create()
+    verification = PendingEnterpriseFactory.create(user=staff)
 
     response = desk_client(staff).post(detail_url(verification), {"action": "approve"})
 
@@ -219,8 +224,8 @@ def test_staff_cannot_approve_their_own_companys_licence():
     assert not AuditEntry.objects.exists()
 
 
-def test_notes_are_kept_encrypted_and_shown_with_the_timeline(support):
-    verification = errored_personal()
+def test_notes_are_kept_encrypted_and_shown_with_the_timeline(support, desk_client):
+    verification = ErroredPersonalFactory.create()
     client = desk_client(support)
 
     client.post(detail_url(verification), {"action": "note", "text": "Called the user, 10:40."})
@@ -241,9 +246,9 @@ def test_notes_are_kept_encrypted_and_shown_with_the_timeline(support):
         assert step in page
 
 
-def test_bulk_approve_and_reset_from_the_queue(support):
-    first, second = pending_enterprise(), pending_enterprise()
-    personal = failed_personal()
+def test_bulk_approve_and_reset_from_the_queue(support, desk_client):
+    first, second = PendingEnterpriseFactory.create(), PendingEnterpriseFactory.create()
+    personal = FailedPersonalFactory.create()
     client = desk_client(support)
 
     client.post(
@@ -269,8 +274,8 @@ def test_bulk_approve_and_reset_from_the_queue(support):
     assert not ReviewQueue.objects.filter(pk__in=[first.public_id, second.public_id]).exists()
 
 
-def test_a_licence_view_by_staff_is_audited_and_recorded_as_an_access(support):
-    verification = pending_enterprise()
+def test_a_licence_view_by_staff_is_audited_and_recorded_as_an_access(support, desk_client):
+    verification = PendingEnterpriseFactory.create()
 
     desk_client(support).get(f"{detail_url(verification)}licence/", REMOTE_ADDR="203.0.113.9")
 
@@ -294,8 +299,8 @@ def test_a_licence_view_by_staff_is_audited_and_recorded_as_an_access(support):
 def test_a_licence_view_is_recorded_in_both_logs_or_in_neither():
     """Real commits: the access record of a verification that is not in the database (gone
     between the page and the click) is refused at commit, and the audit entry goes with it."""
-    staff = make_staff("Support")
-    verification = pending_enterprise()
+    staff = StaffFactory.create()
+    verification = PendingEnterpriseFactory.create()
     gone = EnterpriseVerification.objects.get(pk=verification.pk)
     gone.pk = verification.pk + 1_000_000
 
@@ -309,7 +314,7 @@ def test_a_licence_view_is_recorded_in_both_logs_or_in_neither():
 
 
 def test_the_error_reason_and_provider_are_recorded(support):
-    verification = errored_personal()
+    verification = ErroredPersonalFactory.create()
     assert verification.provider == "sandbox"
     personal_services.verification_record_identity_result(
         verification_id=verification.pk,
@@ -319,10 +324,10 @@ def test_the_error_reason_and_provider_are_recorded(support):
     assert verification.status == PersonalVerification.Status.ERROR
 
 
-def test_each_action_answers_as_staff_expect(lead):
+def test_each_action_answers_as_staff_expect(lead, desk_client):
     """Success: back to the page with a message. A form problem, or a service's problem with a
     field: the page again, the error next to the field. Anything else: a message on top."""
-    verification = pending_enterprise()
+    verification = PendingEnterpriseFactory.create()
     client = desk_client(lead)
 
     done = client.post(detail_url(verification), {"action": "note", "text": "Rang the company."})
@@ -347,8 +352,8 @@ def test_each_action_answers_as_staff_expect(lead):
 
 
 @pytest.mark.parametrize("posted", [{"action": "delete"}, {}])
-def test_an_unknown_action_is_refused(support, posted):
-    response = desk_client(support).post(detail_url(failed_personal()), posted)
+def test_an_unknown_action_is_refused(support, posted, desk_client):
+    response = desk_client(support).post(detail_url(FailedPersonalFactory.create()), posted)
 
     assert response.status_code == 403
     assert not AuditEntry.objects.exists()
@@ -374,10 +379,10 @@ def labels(html: str) -> list[str]:
     ],
 )
 def test_facts_and_revealed_data_are_labelled_in_the_staffs_language(
-    lead, language, facts, revealed
+    lead, language, facts, revealed, desk_client
 ):
     page = desk_client(lead).post(
-        detail_url(failed_personal()),
+        detail_url(FailedPersonalFactory.create()),
         {"action": "reveal", "reason": "Ticket 4711: the user says the name is right"},
         headers={"accept-language": language},
     )
@@ -387,9 +392,9 @@ def test_facts_and_revealed_data_are_labelled_in_the_staffs_language(
     assert labels(full) == revealed
 
 
-def test_an_enterprise_verifications_facts_are_labelled_in_chinese(support):
+def test_an_enterprise_verifications_facts_are_labelled_in_chinese(support, desk_client):
     page = desk_client(support).get(
-        detail_url(pending_enterprise()), headers={"accept-language": "zh-hans"}
+        detail_url(PendingEnterpriseFactory.create()), headers={"accept-language": "zh-hans"}
     )
 
     assert labels(page.content.decode())[:4] == [

@@ -10,7 +10,7 @@ from django.db import connection
 from support.models import ReviewQueue
 from support.paginator import COUNT_CAP, CappedCountPaginator
 from support.selectors import review_queue_search
-from tests.verification.conftest import make_member, resident_id
+from tests.factories import MemberFactory, resident_id
 from verification.services import document_number_hash
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ ROWS = 50_000
 def big_queue(db):
     """50,000 failed personal and 10,000 rejected enterprise verifications, inserted by SQL.
     The encrypted columns hold placeholders: the queue never reads them."""
-    user = make_member()
+    user = MemberFactory.create()
     with connection.cursor() as cursor:
         cursor.execute(
             """

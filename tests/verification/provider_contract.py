@@ -26,16 +26,13 @@ notifications the vendor sends to ``notify_url``."""
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.sandbox_harness import NotificationReceiver, running_notification_receiver
 from verification.providers.base import (
     BaseProvider,
     CheckResult,
@@ -48,7 +45,6 @@ from verification.providers.base import (
 )
 
 RETURN_URL = "https://realname.example/verification/return"
-NOTIFICATION_WAIT_SECONDS = 15
 
 CompleteLiveness = Callable[..., None]
 
@@ -67,64 +63,6 @@ class ContractCompanies:
     company_mismatch: Company  # a registered credit code under another company's name
     legal_representative_mismatch: Company  # registered name and code, another representative
     unknown: Company  # a well-formed credit code the registry does not hold
-
-
-@dataclass(frozen=True)
-class Notification:
-    path: str
-    body: bytes
-    headers: dict[str, str]
-
-
-class NotificationReceiver:
-    """Where ``notify_url`` points during the contract tests: records every POST, answering
-    503 to the first ``fail_first`` of them (to see the vendor retry) and 204 afterwards."""
-
-    def __init__(self, url: str, received: queue.Queue[Notification]) -> None:
-        self.url = url
-        self._received = received
-
-    def wait(self, timeout: float = NOTIFICATION_WAIT_SECONDS) -> Notification:
-        """The next notification; fails the test if none comes within ``timeout`` seconds."""
-        try:
-            return self._received.get(timeout=timeout)
-        except queue.Empty:
-            pytest.fail(f"no notification arrived within {timeout} s")
-
-
-@contextmanager
-def running_notification_receiver(*, fail_first: int = 0) -> Iterator[NotificationReceiver]:
-    received: queue.Queue[Notification] = queue.Queue()
-    failures_left = [fail_first]
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with lock:
-                failing = failures_left[0] > 0
-                failures_left[0] -= 1
-            received.put(Notification(self.path, body, dict(self.headers.items())))
-            self.send_response(503 if failing else 204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield NotificationReceiver(
-            f"http://127.0.0.1:{server.server_address[1]}/verification/notify/", received
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
 
 
 def new_request_id() -> str:

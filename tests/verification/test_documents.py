@@ -11,7 +11,6 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import translation
 
 from verification.documents import (
     DocumentType,
@@ -23,13 +22,6 @@ from verification.documents import (
 )
 
 TODAY = date(2024, 6, 15)
-
-
-@pytest.fixture(autouse=True)
-def english():
-    """The assertions read the English messages; the site's default language is Chinese."""
-    with translation.override("en"):
-        yield
 
 
 def gb11643(body: str) -> str:

@@ -17,7 +17,22 @@ from stdnum.cn import uscc
 
 from sandbox import signing
 from sandbox.registry import DEMO_COMPANY_REGISTRY
-from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, serve_in_thread
+from tests.factories import DEMO, DEMO_BIRTH_DATE
+from tests.sandbox_harness import (
+    InProcessSandbox,
+    NotificationReceiver,
+    SandboxHandle,
+    running_notification_receiver,
+    serve_in_thread,
+)
+from tests.verification.provider_contract import (
+    RETURN_URL,
+    ContractCompanies,
+    ContractIdentities,
+    ProviderContract,
+    assert_no_personal_data,
+    new_request_id,
+)
 from verification.providers import get_provider
 from verification.providers.base import (
     Company,
@@ -29,19 +44,8 @@ from verification.providers.base import (
 )
 from verification.providers.sandbox import SandboxProvider
 
-from .provider_contract import (
-    RETURN_URL,
-    ContractCompanies,
-    ContractIdentities,
-    NotificationReceiver,
-    ProviderContract,
-    assert_no_personal_data,
-    new_request_id,
-    running_notification_receiver,
-)
-
 # From the demo registry (sandbox/README.md).
-KNOWN = Identity("测试甲", "cn_resident_id", "110101199003079016", date(1990, 3, 7))
+KNOWN = Identity(DEMO["name"], DEMO["document_type"], DEMO["document_number"], DEMO_BIRTH_DATE)
 # A valid check digit, but nobody in the demo registry holds it.
 UNKNOWN = Identity("测试甲", "cn_resident_id", "110101199001019992", date(1990, 1, 1))
 

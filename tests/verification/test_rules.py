@@ -13,7 +13,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.identity import identity_verified
-from tests.verification.conftest import details, make_member, resident_id
+from tests.factories import (
+    DEMO,
+    MemberFactory,
+    PersonalVerificationFactory,
+    UserFactory,
+    details,
+    resident_id,
+)
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers.base import CheckResult, LivenessSession, ReasonCode
@@ -93,7 +100,7 @@ def test_minors_are_told_kindly(member):
 
 
 def test_consent_to_the_service_description_comes_first():
-    user = make_member(consents=("user-agreement", "privacy-policy"))
+    user = UserFactory.create(signed_up=True)
 
     with pytest.raises(ValidationError, match="service description"):
         submit(user)
@@ -101,7 +108,7 @@ def test_consent_to_the_service_description_comes_first():
 
 
 def test_one_document_verifies_many_accounts():
-    first, second = make_member(), make_member()
+    first, second = MemberFactory.create(), MemberFactory.create()
 
     complete(submit(first))
     complete(submit(second))
@@ -126,7 +133,7 @@ def test_one_open_verification_per_account(member):
 
 def test_a_number_that_verified_one_account_cannot_verify_another(member):
     complete(submit(member))
-    other = make_member()
+    other = MemberFactory.create()
 
     with pytest.raises(ValidationError) as error:
         services.personal.create(
@@ -143,13 +150,13 @@ def test_a_number_that_verified_one_account_cannot_verify_another(member):
 
 def test_the_phone_constraint_holds_at_the_database(member):
     verification = submit(member)
-    other = make_member()
+    other = MemberFactory.create()
 
     with (
         pytest.raises(IntegrityError, match="verification_one_active_per_phone"),
         transaction.atomic(),
     ):
-        PersonalVerification.objects.create(
+        PersonalVerificationFactory.create(
             user=other,
             phone=member.phone,
             name="x",
@@ -199,7 +206,7 @@ def no_workers(monkeypatch):
 def test_concurrent_claims_of_one_number_leave_exactly_one(no_workers):
     """Twelve accounts claim the same mobile number at the same moment (as if each had held
     it in turn): one verification is saved, every other gets the friendly message."""
-    users = [make_member() for _ in range(12)]
+    users = MemberFactory.create_batch(12)
     contested_phone = str(users[0].phone)
     barrier = threading.Barrier(len(users))
     outcomes: list[str] = []
@@ -239,7 +246,7 @@ def test_concurrent_claims_of_one_number_leave_exactly_one(no_workers):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_submissions_by_one_account_leave_exactly_one(no_workers):
-    user = make_member()
+    user = MemberFactory.create()
     barrier = threading.Barrier(8)
     outcomes: list[str] = []
 
@@ -347,7 +354,6 @@ def test_support_can_retry_an_errored_verification(member, django_capture_on_com
 
 
 def test_a_task_run_twice_changes_nothing_the_second_time(member, sandbox_settings_override):
-    from tests.verification.conftest import DEMO
     from verification import tasks
 
     verification = services.verification_submit(user=member, **DEMO)

@@ -5,32 +5,18 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.verification.conftest import make_member, resident_id
+from tests.factories import FailedPersonalFactory, MemberFactory, UserFactory, resident_id
 from verification import services
 from verification.models import PersonalVerification
-from verification.providers.base import CheckResult, ReasonCode
+from verification.providers.base import ReasonCode
 
 pytestmark = pytest.mark.django_db
 START = "/verification/personal/"
 EN = {"accept-language": "en"}
 
 
-def failed_verification(user) -> PersonalVerification:
-    verification = services.verification_submit(
-        user=user,
-        name="张三",
-        document_type="cn_resident_id",
-        document_number=resident_id(),
-        birth_date=None,
-    )
-    return services.verification_record_identity_result(
-        verification_id=verification.pk,
-        result=CheckResult(passed=False, reason_code=ReasonCode.NO_SUCH_RECORD, provider_ref="r"),
-    )
-
-
 def test_the_service_description_is_accepted_before_the_form(client):
-    user = make_member(consents=("user-agreement", "privacy-policy"))
+    user = UserFactory.create(signed_up=True)
     client.force_login(user)
 
     response = client.get(START)
@@ -94,13 +80,13 @@ def test_someone_elses_verification_is_not_found(client, member):
         document_number=resident_id(),
         birth_date=None,
     )
-    client.force_login(make_member())
+    client.force_login(MemberFactory.create())
 
     assert client.get(f"/verification/personal/{verification.public_id}/").status_code == 404
 
 
 def test_failed_page_explains_the_reason_and_the_next_step(client, member):
-    verification = failed_verification(member)
+    verification = FailedPersonalFactory.create(user=member, reason_code=ReasonCode.NO_SUCH_RECORD)
     client.force_login(member)
 
     page = client.get(f"/verification/personal/{verification.public_id}/", headers=EN)
@@ -113,7 +99,7 @@ def test_failed_page_explains_the_reason_and_the_next_step(client, member):
 
 def test_used_up_attempts_show_when_the_lock_lifts(client, member, settings):
     settings.VERIFICATION_MAX_ATTEMPTS_PER_DAY = 1
-    failed_verification(member)
+    FailedPersonalFactory.create(user=member, reason_code=ReasonCode.NO_SUCH_RECORD)
     client.force_login(member)
 
     content = client.get(START, headers=EN).content.decode()

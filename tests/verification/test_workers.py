@@ -4,19 +4,22 @@ sandbox provider service over HTTP, with injected faults."""
 from __future__ import annotations
 
 import re
-import tempfile
-import time
-from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from tests.verification.conftest import DEMO, make_member
+from tests.factories import DEMO, MemberFactory, PersonalVerificationFactory
+from tests.helpers import (
+    at_the_face_page,
+    finish_face_check,
+    submit_demo,
+    wait_for,
+    wait_until_the_worker_is_idle,
+)
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers.base import ReasonCode
@@ -27,55 +30,6 @@ Status = PersonalVerification.Status
 # Magic numbers of image and video formats, raw and as they start in base64.
 MEDIA_SIGNATURES = [b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"ftyp", b"\x1aE\xdf\xa3", b"RIFF"]
 MEDIA_BASE64_PREFIXES = ["/9j/", "iVBORw0KGgo", "R0lGOD", "data:image", "data:video"]
-
-
-def wait_for(
-    verification: PersonalVerification,
-    predicate: Callable[[PersonalVerification], bool],
-    timeout: float = 30,
-) -> PersonalVerification:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        verification.refresh_from_db()
-        if predicate(verification):
-            return verification
-        time.sleep(0.1)
-    raise AssertionError(
-        f"verification stuck in {verification.status}/{verification.step} "
-        f"({verification.reason_code or 'no reason'})"
-    )
-
-
-@pytest.fixture
-def worker(celery_worker_process, sandbox_settings_override):
-    sandbox = sandbox_settings_override
-    sandbox.worker_log = Path(tempfile.gettempdir()) / (
-        f"realname-{celery_worker_process.split('@')[0]}.log"
-    )
-    return sandbox
-
-
-def submit_demo(user, **overrides) -> PersonalVerification:
-    return services.verification_submit(user=user, **{**DEMO, **overrides})
-
-
-def at_the_face_page(live_server) -> PersonalVerification:
-    """A demo identity checked by the worker, face consent given, a face session opened."""
-    verification = submit_demo(make_member(face=True))
-    verification = wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
-    services.verification_request_face(
-        verification=verification,
-        return_url=f"{live_server.url}/verification/personal/{verification.public_id}/return/",
-        notify_url=f"{live_server.url}/verification/provider/notify/",
-    )
-    return wait_for(verification, lambda v: bool(v.liveness_url))
-
-
-def finish_face_check(verification: PersonalVerification, outcome: str) -> None:
-    """What the person does on the provider's hosted page."""
-    response = httpx.post(verification.liveness_url, data={"outcome": outcome}, timeout=10)
-    assert response.status_code == 303
-    assert response.headers["location"] == verification.return_url
 
 
 def test_a_full_verification_passes_and_leaves_no_face_data(worker, live_server):
@@ -130,7 +84,7 @@ def test_a_failed_face_check_fails_with_its_reason(worker, live_server):
 
 
 def test_a_name_that_does_not_match_fails_the_identity_check(worker):
-    verification = submit_demo(make_member(), name="测试乙")
+    verification = submit_demo(MemberFactory.create(), name="测试乙")
 
     verification = wait_for(verification, lambda v: v.status == Status.FAILED)
     assert verification.reason_code == ReasonCode.NAME_NUMBER_MISMATCH
@@ -139,7 +93,9 @@ def test_a_name_that_does_not_match_fails_the_identity_check(worker):
 def test_transient_errors_are_retried_until_the_provider_answers(worker):
     worker.set_faults(fail_next=2)
 
-    verification = wait_for(submit_demo(make_member()), lambda v: v.status == Status.IN_PROGRESS)
+    verification = wait_for(
+        submit_demo(MemberFactory.create()), lambda v: v.status == Status.IN_PROGRESS
+    )
 
     assert verification.identity_checked_at is not None
     assert verification.result["identity"]["passed"] is True
@@ -148,7 +104,7 @@ def test_transient_errors_are_retried_until_the_provider_answers(worker):
 def test_an_outage_ends_in_error_for_support_then_a_retry_passes(worker):
     worker.set_faults(error_rate=1.0)
 
-    verification = wait_for(submit_demo(make_member()), lambda v: v.status == Status.ERROR)
+    verification = wait_for(submit_demo(MemberFactory.create()), lambda v: v.status == Status.ERROR)
     assert verification.reason_code == ReasonCode.VENDOR_ERROR
     assert verification.provider_failures == settings.VERIFICATION_PROVIDER_MAX_RETRIES + 1
 
@@ -182,20 +138,20 @@ def test_a_provider_that_hangs_ends_in_a_timeout_error(worker):
     worker.set_faults(timeout_rate=1.0, hang_seconds=settings.SANDBOX_PROVIDER_TIMEOUT + 1)
 
     verification = wait_for(
-        submit_demo(make_member()), lambda v: v.status == Status.ERROR, timeout=60
+        submit_demo(MemberFactory.create()), lambda v: v.status == Status.ERROR, timeout=60
     )
 
     assert verification.reason_code == ReasonCode.TIMEOUT
 
 
-def test_the_sweeper_recovers_a_verification_the_broker_lost(worker):
-    user = make_member()
+def test_the_sweeper_recovers_a_verification_the_broker_lost(worker, celery_worker_process):
+    user = MemberFactory.create()
     # As if the broker had lost the message: the row is committed but nothing was enqueued.
-    verification = _insert_without_enqueue(user)
+    verification = PersonalVerificationFactory.create(user=user)
     PersonalVerification.objects.filter(pk=verification.pk).update(
         updated_at=timezone.now() - timedelta(minutes=10)
     )
-    time.sleep(1)
+    wait_until_the_worker_is_idle(celery_worker_process)
     verification.refresh_from_db()
     assert verification.status == Status.SUBMITTED  # nobody is working on it
 
@@ -204,27 +160,12 @@ def test_the_sweeper_recovers_a_verification_the_broker_lost(worker):
     wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
 
 
-def _demo_row() -> dict[str, object]:
-    return {
-        "name": DEMO["name"],
-        "document_type": DEMO["document_type"],
-        "document_number": DEMO["document_number"],
-        "birth_date": date(1990, 3, 7),
-    }
-
-
-def _insert_without_enqueue(user) -> PersonalVerification:
-    row = _demo_row()
-    return PersonalVerification.objects.create(
-        user=user,
-        phone=user.phone,
-        document_number_hash=services.document_number_hash(str(row["document_number"])),
-        **row,
+def test_task_arguments_carry_only_the_primary_key(worker, celery_worker_process):
+    verification = wait_for(
+        submit_demo(MemberFactory.create()), lambda v: v.status == Status.IN_PROGRESS
     )
-
-
-def test_task_arguments_carry_only_the_primary_key(worker):
-    verification = wait_for(submit_demo(make_member()), lambda v: v.status == Status.IN_PROGRESS)
+    # The task's result is stored after it has written the new status.
+    wait_until_the_worker_is_idle(celery_worker_process)
 
     from django_celery_results.models import TaskResult
 

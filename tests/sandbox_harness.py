@@ -1,12 +1,15 @@
-"""Fixtures for the sandbox identity provider, registered by tests/conftest.py.
+"""The sandbox identity provider run for the tests, and our side of its notifications.
 
-``sandbox_provider`` is the real service in its own process, as in production; the in-process
-``sandbox_in_process`` has a clock the test moves, for what takes fifteen minutes otherwise."""
+:func:`running_sandbox_process` is the real service in its own process, as in production;
+:func:`running_sandbox_in_process` serves it from a thread with a clock the test moves, for what
+takes fifteen minutes otherwise. :func:`running_notification_receiver` listens where the vendor
+sends its notifications. (The fixtures built on them are in tests/conftest.py.)"""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import secrets
 import subprocess
@@ -17,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from wsgiref.types import WSGIApplication
@@ -32,6 +36,7 @@ from sandbox.service import SandboxConfig, SandboxService
 BASE_DIR = Path(__file__).resolve().parent.parent
 SANDBOX_PROVIDER_CLASS = "verification.providers.sandbox.SandboxProvider"
 _LISTENING = re.compile(r"sandbox provider listening on (http://\S+)")
+NOTIFICATION_WAIT_SECONDS = 15
 NO_FAULTS = {"latency_ms": 0, "error_rate": 0.0, "timeout_rate": 0.0, "fail_next": 0}
 
 
@@ -65,8 +70,8 @@ class SandboxHandle:
         return httpx.get(self.url + "/_faults", timeout=10).json()
 
 
-@pytest.fixture(scope="session")
-def sandbox_provider() -> Iterator[SandboxHandle]:
+@contextmanager
+def running_sandbox_process() -> Iterator[SandboxHandle]:
     """``manage.py run_sandbox_provider --port 0`` as a real subprocess with a random secret;
     its log goes to a temporary file named in any start-up failure."""
     secret = secrets.token_urlsafe(32)
@@ -129,21 +134,6 @@ def _wait_for_start(process: subprocess.Popen[bytes], log_path: Path) -> str:
         time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"the sandbox provider did not start within 30 s; see {log_path}")
-
-
-@pytest.fixture
-def sandbox_settings_override(settings: Any, sandbox_provider: SandboxHandle) -> Iterator[Any]:
-    """Point our client (``VERIFICATION_PROVIDER`` and ``SANDBOX_PROVIDER_*``) at the running
-    sandbox; its faults are cleared after the test."""
-    settings.VERIFICATION_PROVIDER = SANDBOX_PROVIDER_CLASS
-    settings.SANDBOX_PROVIDER_URL = sandbox_provider.url
-    settings.SANDBOX_PROVIDER_PUBLIC_URL = sandbox_provider.url
-    settings.SANDBOX_PROVIDER_SECRET = sandbox_provider.secret
-    settings.SANDBOX_PROVIDER_APP_ID = sandbox_provider.app_id
-    try:
-        yield sandbox_provider
-    finally:
-        sandbox_provider.clear_faults()
 
 
 class FakeClock:
@@ -222,8 +212,59 @@ def running_sandbox_in_process(*, company_registry: str | Path = "") -> Iterator
         )
 
 
-@pytest.fixture
-def sandbox_in_process() -> Iterator[InProcessSandbox]:
-    """:func:`running_sandbox_in_process` with the demo registries."""
-    with running_sandbox_in_process() as sandbox:
-        yield sandbox
+@dataclass(frozen=True)
+class Notification:
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+class NotificationReceiver:
+    """Where ``notify_url`` points in tests of notifications: records every POST, answering
+    503 to the first ``fail_first`` of them (to see the vendor retry) and 204 afterwards."""
+
+    def __init__(self, url: str, received: queue.Queue[Notification]) -> None:
+        self.url = url
+        self._received = received
+
+    def wait(self, timeout: float = NOTIFICATION_WAIT_SECONDS) -> Notification:
+        """The next notification; fails the test if none comes within ``timeout`` seconds."""
+        try:
+            return self._received.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no notification arrived within {timeout} s")
+
+
+@contextmanager
+def running_notification_receiver(*, fail_first: int = 0) -> Iterator[NotificationReceiver]:
+    received: queue.Queue[Notification] = queue.Queue()
+    failures_left = [fail_first]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                failing = failures_left[0] > 0
+                failures_left[0] -= 1
+            received.put(Notification(self.path, body, dict(self.headers.items())))
+            self.send_response(503 if failing else 204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield NotificationReceiver(
+            f"http://127.0.0.1:{server.server_address[1]}/verification/notify/", received
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -32,21 +32,16 @@ from sandbox.registry import (
     Registry,
     RegistryError,
 )
-from tests.sandbox_fixtures import InProcessSandbox, SandboxHandle, running_sandbox_in_process
+from tests.factories import DEMO, DEMO_BIRTH_DATE, DEMO_COMPANY
+from tests.sandbox_harness import (
+    InProcessSandbox,
+    SandboxHandle,
+    running_notification_receiver,
+    running_sandbox_in_process,
+)
 
-from .provider_contract import running_notification_receiver
-
-KNOWN = {
-    "name": "测试甲",
-    "document_type": "cn_resident_id",
-    "document_number": "110101199003079016",
-    "birth_date": "1990-03-07",
-}
-KNOWN_COMPANY = {
-    "company_name": "沙箱演示科技有限公司",
-    "credit_code": "91110108MA0000901G",
-    "legal_representative": "测试甲",
-}
+KNOWN = {**DEMO, "birth_date": DEMO_BIRTH_DATE.isoformat()}
+KNOWN_COMPANY = dict(DEMO_COMPANY)
 # A valid check character, but no demo company holds it.
 UNKNOWN_CREDIT_CODE = "91110108MA0000999J"
 CHECK = "/api/v1/identity/check"
@@ -350,9 +345,11 @@ def test_access_log_holds_method_path_and_status_only(sandbox: SandboxHandle) ->
     assert sandbox.log_path is not None
     call(sandbox, CHECK, {"request_id": request_id(), **KNOWN})
     httpx.get(sandbox.url + "/healthz?name=测试甲&number=110101199003079016")
+    # Each request is logged by its own server thread once answered: wait for both lines.
+    expected = ("POST /api/v1/identity/check 200", "GET /healthz 200")
     deadline = time.monotonic() + 10
     log = ""
-    while "GET /healthz 200" not in log and time.monotonic() < deadline:
+    while not all(line in log for line in expected) and time.monotonic() < deadline:
         time.sleep(0.05)
         log = sandbox.log_path.read_text(encoding="utf-8", errors="replace")
     assert "POST /api/v1/identity/check 200" in log

@@ -1,16 +1,12 @@
 """No phone number or ID number survives into a log line, whatever shape it arrives in."""
 
 import io
-import json
 import logging
-import logging.config
 from collections.abc import Iterator
 
 import pytest
-from django.conf import settings
 
 from kernel.logging import PersonalDataFilter, mask_personal_data
-from realname.settings.base import logging_config
 
 
 @pytest.fixture
@@ -73,16 +69,3 @@ def test_filter_masks_arguments_exceptions_and_extra_fields(captured):
     assert "13912345678" not in line
     assert "user [phone] failed" in line
     assert "ValueError: lookup failed for [id-number]" in line
-
-
-def test_production_format_is_masked_json_lines(capsys):
-    logging.config.dictConfig(logging_config("json", "INFO"))
-    try:
-        logging.getLogger("realname.test").info("sms sent to %s", "+8613800138000")
-    finally:
-        logging.config.dictConfig(settings.LOGGING)
-
-    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
-    assert record["message"] == "sms sent to [phone]"
-    assert record["level"] == "INFO"
-    assert record["logger"] == "realname.test"

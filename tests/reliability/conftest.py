@@ -1,1 +1,0 @@
-from tests.verification.test_workers import worker  # noqa: F401 - the shared fixture
