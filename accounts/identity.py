@@ -34,6 +34,11 @@ class IdentityKind:
     # another kind, and the error code that goes with it.
     refusal_code: str
     refusal: StrOrPromise
+    # How the verification pages show this kind: the status shown once it is completed, and
+    # the kind's card on the overview page (its own app's template, given ``verification``,
+    # the account's current one, and ``can_start``).
+    verified_label: StrOrPromise
+    card_template: str
 
 
 _registry: dict[str, IdentityKind] = {}
@@ -42,11 +47,6 @@ _registry: dict[str, IdentityKind] = {}
 def identity_kind_register(kind: IdentityKind) -> None:
     """Called from each verification app's ``ready()``; registering a name again replaces it."""
     _registry[kind.name] = kind
-
-
-def identity_kinds() -> list[IdentityKind]:
-    """Every registered kind, in the order the apps are installed."""
-    return list(_registry.values())
 
 
 def identity_kind(*, user: User) -> str | None:
@@ -63,9 +63,10 @@ def identity_verified(*, user: User) -> bool:
     return identity_kind(user=user) is not None
 
 
-def identity_current(*, user: User) -> dict[str, Any]:
-    """Each kind's current verification of the account (None where there is none)."""
-    return {kind.name: kind.current(user) for kind in _registry.values()}
+def identity_current(*, user: User | None) -> list[tuple[IdentityKind, Any]]:
+    """Each kind with the account's current verification of it (None where there is none, or
+    for a visitor who is not signed in)."""
+    return [(kind, kind.current(user) if user else None) for kind in _registry.values()]
 
 
 def identity_refuse_other_kinds(*, user: User, kind: str) -> None:

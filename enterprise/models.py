@@ -48,7 +48,6 @@ class EnterpriseVerification(VerificationBase):
         ERROR = "error", _("Needs attention")  # the provider kept failing; support can retry
 
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.PENDING_REVIEW, Status.APPROVED)
-    OPEN_STATUSES = (Status.SUBMITTED, Status.PENDING_REVIEW)
     PROVIDER_STATUSES = (Status.SUBMITTED,)
     VERIFIED = Status.APPROVED
     status_url_name = "enterprise:status"

@@ -4,7 +4,6 @@ enqueue work (after commit, primary key only)."""
 from __future__ import annotations
 
 import hashlib
-import logging
 from datetime import datetime
 from typing import IO, Any
 
@@ -27,7 +26,6 @@ from .licence import sanitize_licence
 from .models import EnterpriseVerification, LicenceAccess, ReviewReason
 from .storage import licence_delete, licence_store
 
-logger = logging.getLogger(__name__)
 Status = EnterpriseVerification.Status
 Event = VerificationEvent.Event
 CHECK_ENTERPRISE = "enterprise.check_enterprise"
@@ -35,14 +33,15 @@ CHECK_ENTERPRISE = "enterprise.check_enterprise"
 
 class EnterpriseLifecycle(Lifecycle[EnterpriseVerification]):
     model = EnterpriseVerification
+    constraint_prefix = "enterprise"
     constraint_messages = {
-        "enterprise_one_active_per_user": (
+        "user": (
             "already_active",
             gettext_lazy(
                 "This account already has an enterprise verification under way or completed."
             ),
         ),
-        "enterprise_one_active_per_phone": (
+        "phone": (
             "phone_taken",
             gettext_lazy(
                 "This mobile number has already been used to verify another enterprise account. "
@@ -50,7 +49,6 @@ class EnterpriseLifecycle(Lifecycle[EnterpriseVerification]):
             ),
         ),
     }
-    own_constraint = "enterprise_one_active_per_user"
     pending = {CHECK_ENTERPRISE: Q(status=Status.SUBMITTED)}
     phone_unverified = gettext_lazy(
         "Please confirm your mobile number before verifying your company."
@@ -60,6 +58,8 @@ class EnterpriseLifecycle(Lifecycle[EnterpriseVerification]):
         "This account is verified (or being verified) as an enterprise. An account "
         "verifies either as a person or as an enterprise."
     )
+    verified_label = gettext_lazy("Identity Verified")
+    card_template = "enterprise/includes/overview_card.html"
 
 
 enterprise = EnterpriseLifecycle()
@@ -67,6 +67,7 @@ enterprise = EnterpriseLifecycle()
 
 # A pass goes to support staff for review; a fail is rejected with its reason.
 REGISTRY_ANSWER = Answer[EnterpriseVerification](
+    task=CHECK_ENTERPRISE,
     entry="check",
     event=Event.REGISTRY_RESULT,
     passed=Status.PENDING_REVIEW,

@@ -96,7 +96,7 @@ class KernelSettings(AppSettings):
 
     FIELD_ENCRYPTION_KEYS: Setting[list[str]] = Setting(
         list,
-        [],
+        list,
         '"<key id>:<urlsafe base64 of 32+ bytes>" entries: the first encrypts, all decrypt '
         "(key rotation). Empty is refused by the system checks (realname.E010).",
         formerly="FIELD_ENCRYPTION_KEYS",
@@ -110,7 +110,7 @@ class KernelSettings(AppSettings):
     )
     RATE_LIMITS: Setting[dict[str, str]] = Setting(
         dict,
-        {},
+        dict,
         "Request limits per action in allauth's notation, over kernel.ratelimit's defaults: "
         '{"verification_submit": "10/10m/user,60/10m/ip"}; an empty string lifts a limit.',
     )

@@ -23,7 +23,8 @@ class ServiceErrorsMixin(forms.BaseForm):
 
     def call_service[T](self, service: Callable[..., T], **arguments: Any) -> T | None:
         """``service(**arguments)``, or None when it refuses: its ValidationError is then shown
-        next to the fields (``add_service_errors``)."""
+        next to the fields (``add_service_errors``). Callers pass ``**form.cleaned_data``: the
+        form's field names are the service's keyword arguments, by design."""
         try:
             return service(**arguments)
         except ValidationError as error:

@@ -2,7 +2,7 @@
 
 The record is the truth: a task only says "look at record N now". If the broker cannot take the
 message (down, unreachable, full), the request still succeeds — the record is committed in its
-waiting state — and the sweeper (``verification.sweep``, every minute) sends it once the broker
+waiting state — and the sweepers (``verification.sweep``, ``enterprise.sweep``, every minute) send it once the broker
 answers again."""
 
 from __future__ import annotations

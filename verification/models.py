@@ -52,6 +52,11 @@ def queue_indexes(prefix: str, *, attention: list[str]) -> list[models.Index]:
     ]
 
 
+def one_active_constraint_name(prefix: str, field: str) -> str:
+    """The name of the rule "one active verification per ``field``" ("user", "phone")."""
+    return f"{prefix}_one_active_per_{field}"
+
+
 def one_active_constraints(
     prefix: str, *, active: list[str], messages: tuple[StrOrPromise, StrOrPromise] | None = None
 ) -> list[models.BaseConstraint]:
@@ -64,13 +69,13 @@ def one_active_constraints(
         models.UniqueConstraint(
             fields=["phone"],
             condition=is_active,
-            name=f"{prefix}_one_active_per_phone",
+            name=one_active_constraint_name(prefix, "phone"),
             violation_error_message=phone_message,
         ),
         models.UniqueConstraint(
             fields=["user"],
             condition=is_active,
-            name=f"{prefix}_one_active_per_user",
+            name=one_active_constraint_name(prefix, "user"),
             violation_error_message=user_message,
         ),
         models.CheckConstraint(
@@ -104,9 +109,8 @@ class VerificationBase(models.Model):
 
     kind: ClassVar[str]
     # Statuses that hold the account's one verification of this kind (the partial unique
-    # constraints), those still moving, and those a provider call is still to answer.
+    # constraints), and those in which a provider call is still to answer.
     ACTIVE_STATUSES: ClassVar[tuple[str, ...]]
-    OPEN_STATUSES: ClassVar[tuple[str, ...]]
     PROVIDER_STATUSES: ClassVar[tuple[str, ...]]
     SUBMITTED: ClassVar[str] = "submitted"
     ERROR: ClassVar[str] = "error"
@@ -137,12 +141,8 @@ class VerificationBase(models.Model):
         return reverse(self.status_url_name, args=[self.public_id])
 
     @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
-
-    @property
     def step(self) -> str:
-        """Where the verification stands, for its timeline and the sweeper."""
+        """Where the verification stands, for its timeline (and support staff's view of it)."""
         return str(self.status)
 
 
@@ -157,7 +157,7 @@ class PersonalVerification(VerificationBase):
         ERROR = "error", _("Needs attention")  # the provider kept failing; support can retry
 
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS, Status.PASSED)
-    OPEN_STATUSES = PROVIDER_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS)
+    PROVIDER_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS)
     VERIFIED = Status.PASSED
     status_url_name = "verification:personal_status"
 
@@ -234,7 +234,7 @@ class PersonalVerification(VerificationBase):
 
     @property
     def step(self) -> str:
-        """Where an open verification stands, for the status page and the sweeper."""
+        """Where an open verification stands, for the status page and the timeline."""
         if self.status == self.Status.SUBMITTED:
             return "identity_check"
         if self.status != self.Status.IN_PROGRESS:

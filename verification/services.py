@@ -8,7 +8,6 @@ personal: the details checked, the identity and face answers, the face session."
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -32,7 +31,6 @@ from .models import PersonalVerification, VerificationEvent
 from .names import clean_name_into
 from .providers.base import CheckResult, LivenessSession, ReasonCode
 
-logger = logging.getLogger(__name__)
 Status = PersonalVerification.Status
 Event = VerificationEvent.Event
 DOCUMENT_NUMBER_PURPOSE = "verification.document_number"
@@ -43,12 +41,13 @@ FETCH_LIVENESS_RESULT = "verification.fetch_liveness_result"
 
 class PersonalLifecycle(Lifecycle[PersonalVerification]):
     model = PersonalVerification
+    constraint_prefix = "verification"
     constraint_messages = {
-        "verification_one_active_per_user": (
+        "user": (
             "already_active",
             gettext_lazy("This account already has a verification under way or completed."),
         ),
-        "verification_one_active_per_phone": (
+        "phone": (
             "phone_taken",
             gettext_lazy(
                 "This mobile number has already been used to verify another account. One mobile "
@@ -56,7 +55,6 @@ class PersonalLifecycle(Lifecycle[PersonalVerification]):
             ),
         ),
     }
-    own_constraint = "verification_one_active_per_user"
     pending = {
         CHECK_IDENTITY: Q(status=Status.SUBMITTED),
         START_LIVENESS: Q(
@@ -73,6 +71,8 @@ class PersonalLifecycle(Lifecycle[PersonalVerification]):
         "verifies either as a person or as an enterprise: use a separate account "
         "for the company."
     )
+    verified_label = gettext_lazy("Real-Name Authentication Completed")
+    card_template = "verification/includes/overview_card.html"
 
     def resume(self, verification: PersonalVerification) -> None:
         verification.status = (
@@ -92,6 +92,7 @@ personal = PersonalLifecycle()
 
 
 IDENTITY_ANSWER = Answer[PersonalVerification](
+    task=CHECK_IDENTITY,
     entry="identity",
     event=Event.IDENTITY_RESULT,
     passed=Status.IN_PROGRESS,
@@ -99,11 +100,9 @@ IDENTITY_ANSWER = Answer[PersonalVerification](
     checked_at="identity_checked_at",
 )
 FACE_ANSWER = Answer[PersonalVerification](
+    task=FETCH_LIVENESS_RESULT,
     entry="liveness",
     event=Event.FACE_RESULT,
-    waiting=lambda verification: (
-        verification.status == Status.IN_PROGRESS and bool(verification.liveness_ref)
-    ),
     passed=Status.PASSED,
     failed=Status.FAILED,
     final=True,

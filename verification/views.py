@@ -36,7 +36,7 @@ from . import services
 from .app_settings import app_settings
 from .forms import PersonalVerificationForm
 from .guidance import guidance_for
-from .models import Kind, PersonalVerification
+from .models import PersonalVerification
 from .providers import get_provider
 from .providers.base import ProviderError
 from .selectors import (
@@ -77,14 +77,32 @@ def _own_verification(request: HttpRequest, public_id: str) -> PersonalVerificat
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     """What real-name authentication is, the two kinds, and where this account stands."""
-    current: dict[str, object] = {}
-    if isinstance(request.user, User):
-        current = identity_current(user=request.user)
+    user = request.user if isinstance(request.user, User) else None
+    if user is not None:
         _remember_next(request)
+    kinds = identity_current(user=user)
+    active = [
+        current for _, current in kinds if current and current.status in current.ACTIVE_STATUSES
+    ]
+    verified = next(
+        (
+            (kind, current)
+            for kind, current in kinds
+            if current and current.status == current.VERIFIED
+        ),
+        None,
+    )
     return render(
         request,
         "verification/overview.html",
-        {"current": current.get(Kind.PERSONAL), "enterprise": current.get(Kind.ENTERPRISE)},
+        {
+            # Each kind's card, from its own app; a new verification of any kind may start only
+            # while none is under way or completed (an account is a person or an enterprise).
+            "cards": [(kind.card_template, current) for kind, current in kinds],
+            "can_start": not active,
+            "verified": verified[1] if verified else None,
+            "verified_label": verified[0].verified_label if verified else "",
+        },
     )
 
 

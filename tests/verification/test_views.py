@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.factories import FailedPersonalFactory, MemberFactory, UserFactory, resident_id
+from tests.factories import (
+    FailedPersonalFactory,
+    MemberFactory,
+    PendingEnterpriseFactory,
+    UserFactory,
+    resident_id,
+)
 from verification import services
 from verification.models import PersonalVerification
 from verification.providers.base import ReasonCode
@@ -141,3 +147,50 @@ def test_reloading_the_return_page_queues_one_result_fetch(
 
     assert [response.status_code for response in responses] == [302] * 5
     assert len(queued) == 1
+
+
+OVERVIEW = "/verification/"
+
+
+def overview_of(client, user=None) -> str:
+    if user is not None:
+        client.force_login(user)
+    return client.get(OVERVIEW, headers=EN).content.decode()
+
+
+def test_the_overview_offers_both_kinds_to_a_visitor_and_to_an_account_with_none(client, member):
+    for page in (overview_of(client), overview_of(client, member)):
+        assert 'id="verify-personal"' in page and 'id="verify-enterprise"' in page
+        assert "data-verification-status" not in page
+
+
+def test_after_a_failed_attempt_both_kinds_are_offered_again(client):
+    failed = FailedPersonalFactory.create()
+
+    page = overview_of(client, failed.user)
+
+    assert 'data-personal-status="failed"' in page
+    assert f'href="{failed.get_absolute_url()}"' in page
+    assert 'id="verify-personal"' in page and 'id="verify-enterprise"' in page
+
+
+def test_an_enterprise_account_sees_identity_verified_and_no_new_verification(client):
+    """The enterprise card comes from the enterprise app through the registry of kinds: the
+    verification app's page knows neither its template nor its URLs."""
+    pending = PendingEnterpriseFactory.create()
+    page = overview_of(client, pending.user)
+    assert 'data-enterprise-status="pending_review"' in page
+    assert "verify-personal" not in page and "verify-enterprise" not in page
+
+    type(pending).objects.filter(pk=pending.pk).update(
+        status="approved",
+        reason_code="ok",
+        reviewed_by=MemberFactory.create(),
+        reviewed_at=pending.created_at,
+        completed_at=pending.created_at,
+    )
+    page = overview_of(client)
+
+    assert 'data-verification-status="approved"' in page and "Identity Verified" in page
+    assert f'href="{pending.get_absolute_url()}"' in page
+    assert "verify-personal" not in page and "verify-enterprise" not in page

@@ -11,9 +11,6 @@ Services hand work to tasks by their registered Celery name, so this module and 
 never import a tasks module: tasks import services, not the other way round."""
 
 from .reads import (
-    ATTEMPT_WINDOW,
-    attempts_counted_since,
-    attempts_in_window,
     attempts_today,
     current_of,
     lockout_lifts_at,
@@ -22,12 +19,9 @@ from .steps import Answer, Lifecycle
 from .worker import ProviderTask, backoff_seconds, call_provider
 
 __all__ = [
-    "ATTEMPT_WINDOW",
     "Answer",
     "Lifecycle",
     "ProviderTask",
-    "attempts_counted_since",
-    "attempts_in_window",
     "attempts_today",
     "backoff_seconds",
     "call_provider",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -11,9 +10,6 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import AttemptReset, VerificationBase
-
-if TYPE_CHECKING:
-    pass
 
 ATTEMPT_WINDOW = timedelta(hours=24)
 

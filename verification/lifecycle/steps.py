@@ -5,14 +5,14 @@ a kind waits for from its provider."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,7 @@ from accounts.services import user_lock
 from kernel.queueing import send_after_commit
 
 from ..app_settings import app_settings
-from ..models import VerificationBase, VerificationEvent
+from ..models import VerificationBase, VerificationEvent, one_active_constraint_name
 from ..providers import provider_name
 from ..providers.base import CheckResult, ReasonCode
 from .reads import attempts_today, current_of, lockout_lifts_at
@@ -40,16 +40,16 @@ SWEEP_BATCH = 500
 @dataclass(frozen=True)
 class Answer[V: VerificationBase]:
     """One answer a kind waits for from its provider (an identity check, a face check, a
-    registry check): where it is kept, what the timeline calls it, whether a record still waits
-    for it (answers that come twice or late change nothing), and the states it leads to. A
-    failed answer ends the verification with the provider's reason."""
+    registry check): the task that asks for it (a record waits for the answer while it is in
+    that task's ``pending`` state: answers that come twice or late change nothing), where it is
+    kept, what the timeline calls it, and the states it leads to. A failed answer ends the
+    verification with the provider's reason."""
 
+    task: str  # a key of the kind's Lifecycle.pending
     entry: str  # key in the encrypted result document
     event: str  # VerificationEvent.Event
     passed: str  # the status after a pass
     failed: str  # the status after a fail
-    # Whether a record waits for this answer; by default, while it is just submitted.
-    waiting: Callable[[V], bool] | None = None
     checked_at: str = ""  # a field that records when the answer came
     # A pass that ends the verification (reason "ok", completed); else another step follows.
     final: bool = False
@@ -59,13 +59,14 @@ class Answer[V: VerificationBase]:
 
 
 class Lifecycle[V: VerificationBase]:
-    """The shared steps; a kind supplies the class attributes and overrides :meth:`resume`."""
+    """The shared steps; a kind supplies the class attributes (and overrides :meth:`resume`
+    when an error can stop it in more than one state)."""
 
     model: type[V]
-    # The partial unique constraints' names, mapped to (error code, what the person is told).
-    # ``own_constraint`` is the one-per-account rule: the more useful message when both break.
+    # The one-active rules (``verification.models.one_active_constraints(constraint_prefix)``),
+    # by the field they keep unique ("user", "phone"): (error code, what the person is told).
+    constraint_prefix: ClassVar[str]
     constraint_messages: ClassVar[Mapping[str, tuple[str, StrOrPromise]]]
-    own_constraint: ClassVar[str]
     # The Celery task that moves a record on from each waiting state, and which records are in
     # that state; the first is the task a new submission starts with.
     pending: ClassVar[Mapping[str, Q]]
@@ -74,6 +75,9 @@ class Lifecycle[V: VerificationBase]:
     # kind (an account verifies either as a person or as an enterprise), and its error code.
     refusal_code: ClassVar[str]
     refusal: ClassVar[StrOrPromise]
+    # The status people see once it is completed, and the kind's card on the overview page.
+    verified_label: ClassVar[StrOrPromise]
+    card_template: ClassVar[str]
 
     def identity_kind(self) -> IdentityKind:
         """This kind for the ``accounts.identity`` registry, read from the model's statuses."""
@@ -89,6 +93,8 @@ class Lifecycle[V: VerificationBase]:
             current=lambda user: current_of(model, user=user),
             refusal_code=self.refusal_code,
             refusal=self.refusal,
+            verified_label=self.verified_label,
+            card_template=self.card_template,
         )
 
     def locked(self, verification_id: int) -> V:
@@ -155,17 +161,13 @@ class Lifecycle[V: VerificationBase]:
         """Turn a broken one-active-verification rule into the message people see. Both rules
         may break at once (the same account, with its own number): the account's own
         verification is the more useful thing to be told about."""
-        if not any(constraint in str(exc) for constraint in self.constraint_messages):
+        names = [one_active_constraint_name(self.constraint_prefix, f) for f in ("user", "phone")]
+        if not any(name in str(exc) for name in names):
             raise exc
         own = self.model._default_manager.filter(
             user=user, status__in=self.model.ACTIVE_STATUSES
         ).exists()
-        broken = (
-            self.own_constraint
-            if own
-            else next(name for name in self.constraint_messages if name != self.own_constraint)
-        )
-        code, message = self.constraint_messages[broken]
+        code, message = self.constraint_messages["user" if own else "phone"]
         raise ValidationError(message, code=code) from None
 
     # --- the record of what happened -------------------------------------------------------------
@@ -192,10 +194,11 @@ class Lifecycle[V: VerificationBase]:
     @transaction.atomic
     def record_answer(self, *, verification_id: int, result: CheckResult, answer: Answer[V]) -> V:
         """The provider's answer. Recorded once: a duplicate or late answer changes nothing."""
-        verification = self.locked(verification_id)
-        waiting = answer.waiting or (lambda record: record.status == self.model.SUBMITTED)
-        if not waiting(verification):
-            return verification
+        manager = self.model._default_manager
+        waiting = manager.select_for_update().filter(self.pending[answer.task], pk=verification_id)
+        verification = waiting.first()
+        if verification is None:
+            return manager.get(pk=verification_id)
         self.stamp(
             verification,
             answer.entry,
@@ -279,10 +282,24 @@ class Lifecycle[V: VerificationBase]:
         except IntegrityError as exc:
             self.raise_friendly(exc, user=verification.user)  # type: ignore[attr-defined]
         self.event(verification, Event.RETRIED, step=verification.step)
-        for task_name, waiting in self.pending.items():
-            if self.model._default_manager.filter(waiting, pk=verification.pk).exists():
-                self.enqueue(task_name, verification.pk)
+        if task_name := self.pending_task(verification.pk):
+            self.enqueue(task_name, verification.pk)
         return verification
+
+    def pending_task(self, verification_id: int) -> str:
+        """The task that moves the record on from the state it is in ('' when none), as the
+        database sees it: the first of ``pending`` whose condition the row meets."""
+        next_task = Case(
+            *(When(waiting, then=Value(task_name)) for task_name, waiting in self.pending.items()),
+            default=Value(""),
+            output_field=CharField(),
+        )
+        return (
+            self.model._default_manager.filter(pk=verification_id)
+            .annotate(next_task=next_task)
+            .values_list("next_task", flat=True)
+            .get()
+        )
 
     def enqueue(self, task_name: str, verification_id: int) -> None:
         """Queue a task by its registered name once the transaction commits (primary key only)."""
