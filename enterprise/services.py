@@ -67,7 +67,6 @@ enterprise = EnterpriseLifecycle()
 
 # A pass goes to support staff for review; a fail is rejected with its reason.
 REGISTRY_ANSWER = Answer[EnterpriseVerification](
-    task=CHECK_ENTERPRISE,
     entry="check",
     event=Event.REGISTRY_RESULT,
     passed=Status.PENDING_REVIEW,

@@ -92,7 +92,6 @@ personal = PersonalLifecycle()
 
 
 IDENTITY_ANSWER = Answer[PersonalVerification](
-    task=CHECK_IDENTITY,
     entry="identity",
     event=Event.IDENTITY_RESULT,
     passed=Status.IN_PROGRESS,

@@ -40,7 +40,7 @@ def test_every_waiting_state_is_moved_on_by_a_task_a_worker_runs(lifecycle):
 def test_every_answer_and_every_sweeper_belongs_to_a_registered_task():
     names = worker_task_names()
     for answer in ANSWERS:
-        assert any(answer.task in lifecycle.pending for lifecycle in LIFECYCLES)
+        assert not answer.task or any(answer.task in lc.pending for lc in LIFECYCLES)
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= names
 
 

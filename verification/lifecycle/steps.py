@@ -45,11 +45,12 @@ class Answer[V: VerificationBase]:
     kept, what the timeline calls it, and the states it leads to. A failed answer ends the
     verification with the provider's reason."""
 
-    task: str  # a key of the kind's Lifecycle.pending
     entry: str  # key in the encrypted result document
     event: str  # VerificationEvent.Event
     passed: str  # the status after a pass
     failed: str  # the status after a fail
+    # A key of the kind's ``Lifecycle.pending``; by default the first, which a submission queues.
+    task: str = ""
     checked_at: str = ""  # a field that records when the answer came
     # A pass that ends the verification (reason "ok", completed); else another step follows.
     final: bool = False
@@ -195,7 +196,8 @@ class Lifecycle[V: VerificationBase]:
     def record_answer(self, *, verification_id: int, result: CheckResult, answer: Answer[V]) -> V:
         """The provider's answer. Recorded once: a duplicate or late answer changes nothing."""
         manager = self.model._default_manager
-        waiting = manager.select_for_update().filter(self.pending[answer.task], pk=verification_id)
+        task_name = answer.task or next(iter(self.pending))
+        waiting = manager.select_for_update().filter(self.pending[task_name], pk=verification_id)
         verification = waiting.first()
         if verification is None:
             return manager.get(pk=verification_id)
