@@ -30,6 +30,7 @@ from tests.sandbox_harness import (
     SandboxHandle,
     running_sandbox_in_process,
     running_sandbox_process,
+    stop_process,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -140,11 +141,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, sandbox_provider) 
     try:
         yield node
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, timeout=30)
         log.close()
 
 

@@ -40,6 +40,16 @@ NOTIFICATION_WAIT_SECONDS = 15
 NO_FAULTS = {"latency_ms": 0, "error_rate": 0.0, "timeout_rate": 0.0, "fail_next": 0}
 
 
+def stop_process(process: subprocess.Popen, *, timeout: float) -> None:
+    """Ask a service process to stop (SIGTERM); kill it if it has not within ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class SandboxHandle:
     """A running sandbox service: where it listens, its credentials, and its fault switches."""
@@ -107,12 +117,7 @@ def running_sandbox_process() -> Iterator[SandboxHandle]:
         url = _wait_for_start(process, log_path)
         yield SandboxHandle(url=url, secret=secret, app_id=app_id, log_path=log_path)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
         log_file.close()
 
 

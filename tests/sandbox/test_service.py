@@ -55,6 +55,20 @@ def signature(secret: str, *parts: str) -> str:
     return hmac.new(secret.encode(), "\n".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
+def answer_signature(
+    sandbox: SandboxHandle, request_headers: dict, response: httpx.Response
+) -> str:
+    """What the sandbox must sign an answer with: bound to the request's nonce and the body."""
+    return signature(
+        sandbox.secret,
+        "200",
+        request_headers["X-Sandbox-Nonce"],
+        response.headers["X-Sandbox-Timestamp"],
+        response.headers["X-Sandbox-Nonce"],
+        hashlib.sha256(response.content).hexdigest(),
+    )
+
+
 def signed(
     sandbox: SandboxHandle,
     path: str,
@@ -268,15 +282,7 @@ def test_answer_is_signed_and_bound_to_the_request(sandbox: SandboxHandle) -> No
     body = json.dumps({"request_id": request_id(), **KNOWN}).encode()
     headers = signed(sandbox, CHECK, body)
     response = httpx.post(sandbox.url + CHECK, content=body, headers=headers)
-    expected = signature(
-        sandbox.secret,
-        "200",
-        headers["X-Sandbox-Nonce"],
-        response.headers["X-Sandbox-Timestamp"],
-        response.headers["X-Sandbox-Nonce"],
-        hashlib.sha256(response.content).hexdigest(),
-    )
-    assert response.headers["X-Sandbox-Signature"] == expected
+    assert response.headers["X-Sandbox-Signature"] == answer_signature(sandbox, headers, response)
 
 
 def test_same_request_id_gives_the_stored_answer(sandbox: SandboxHandle) -> None:
@@ -445,15 +451,7 @@ def test_enterprise_answer_is_signed_and_bound_to_the_request(sandbox: SandboxHa
     headers = signed(sandbox, ENTERPRISE, body)
     response = httpx.post(sandbox.url + ENTERPRISE, content=body, headers=headers)
     assert response.status_code == 200
-    expected = signature(
-        sandbox.secret,
-        "200",
-        headers["X-Sandbox-Nonce"],
-        response.headers["X-Sandbox-Timestamp"],
-        response.headers["X-Sandbox-Nonce"],
-        hashlib.sha256(response.content).hexdigest(),
-    )
-    assert response.headers["X-Sandbox-Signature"] == expected
+    assert response.headers["X-Sandbox-Signature"] == answer_signature(sandbox, headers, response)
 
 
 def test_malformed_enterprise_request_names_the_field(sandbox: SandboxHandle) -> None:
