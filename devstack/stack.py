@@ -78,9 +78,11 @@ SANDBOX_PROVIDER = "verification.providers.sandbox.SandboxProvider"
 def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
     """Start the sandbox identity provider unless a real provider or an external sandbox is
     configured; web and worker get its URL and a shared secret through ``env``."""
-    default_provider = VerificationSettings.PROVIDER.default()
-    if env.get("VERIFICATION_PROVIDER", default_provider) != SANDBOX_PROVIDER:
-        say("identity provider: VERIFICATION_PROVIDER")
+    providers = [
+        name.strip() for name in env.get("VERIFICATION_PROVIDERS", "").split(",") if name.strip()
+    ] or VerificationSettings.PROVIDERS.default()
+    if "sandbox" not in providers and SANDBOX_PROVIDER not in providers:
+        say("identity providers: VERIFICATION_PROVIDERS")
         return None
     if env.get("SANDBOX_PROVIDER_URL"):
         say("identity provider: the sandbox at SANDBOX_PROVIDER_URL")

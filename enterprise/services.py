@@ -4,6 +4,7 @@ enqueue work (after commit, primary key only)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import IO, Any
 
@@ -20,6 +21,7 @@ from accounts.models import User
 from verification.lifecycle import Answer, Lifecycle
 from verification.models import VerificationEvent
 from verification.names import clean_name_into
+from verification.providers import ENTERPRISE
 from verification.providers.base import CheckResult, ReasonCode
 
 from .licence import sanitize_licence
@@ -50,6 +52,10 @@ class EnterpriseLifecycle(Lifecycle[EnterpriseVerification]):
         ),
     }
     pending = {CHECK_ENTERPRISE: Q(status=Status.SUBMITTED)}
+
+    def route_key(self, fields: Mapping[str, Any]) -> str:
+        return ENTERPRISE
+
     phone_unverified = gettext_lazy(
         "Please confirm your mobile number before verifying your company."
     )

@@ -14,7 +14,7 @@ from .models import EnterpriseVerification
 
 
 def _check_enterprise(verification: EnterpriseVerification) -> None:
-    result = get_provider().check_enterprise(
+    result = get_provider(verification.provider).check_enterprise(
         request_id=f"{verification.public_id}:enterprise",
         company=Company(
             name=verification.company_name,

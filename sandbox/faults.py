@@ -19,6 +19,11 @@ class Faults:
     timeout_rate: float = 0.0  # share of calls that hang for hang_seconds before answering
     fail_next: int = 0  # the next N calls answer 503: deterministic, for retry tests
     hang_seconds: float = 30.0
+    # Vendor protocols (``sandbox.vendors``): extra copies of each callback they send, and how
+    # long after the person decided the query API still answers "not finished" (so a callback
+    # arrives before the result is ready).
+    callback_duplicates: int = 0
+    result_delay_ms: int = 0
 
     def update(self, values: Mapping[str, object]) -> None:
         """Set the given fields; raise InvalidRequest naming the first bad one."""
@@ -30,7 +35,7 @@ class Faults:
                 raise InvalidRequest(name)
             if value < 0 or (name.endswith("_rate") and value > 1):
                 raise InvalidRequest(name)
-            if name in ("latency_ms", "fail_next"):
+            if name in ("latency_ms", "fail_next", "callback_duplicates", "result_delay_ms"):
                 if value != int(value):
                     raise InvalidRequest(name)
                 value = int(value)

@@ -104,8 +104,18 @@ class Registry:
         source = Path(path) if path else DEMO_REGISTRY
         return cls([_person(row, source, line) for line, row in _rows(source, COLUMNS)])
 
+    def document_type_of(self, document_number: str) -> str | None:
+        """The type of the document with this number, for vendors that send a number only."""
+        number = normalise_number(document_number)
+        return next((t for (t, n) in self._people if n == number), None)
+
     def check(
-        self, *, name: str, document_type: str, document_number: str, birth_date: date | None
+        self,
+        *,
+        name: str,
+        document_type: str,
+        document_number: str,
+        birth_date: date | None = None,
     ) -> tuple[str, str]:
         """``(result, reason)``: the number decides the record, then the name, then the birth
         date when both sides have one, as the real registries answer."""

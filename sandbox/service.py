@@ -70,11 +70,33 @@ class _Session:
     notify_url: str
     created_at: float
     outcome: str | None = None
+    # Which protocol opened it ("sandbox", or a vendor's name in ``sandbox.vendors``), what
+    # that protocol keeps about it, and what it does once the person decided (a vendor's
+    # callback) instead of the sandbox's own signed notification.
+    vendor: str = "sandbox"
+    data: dict[str, Any] = field(default_factory=dict)
+    on_decided: Callable[[Session, str], None] | None = None
+    ready_at: float = 0.0  # when a decided outcome shows in queries (fault result_delay_ms)
 
     def status(self, now: float, ttl: float) -> str:
         if self.outcome:
-            return self.outcome
+            return self.outcome if now >= self.ready_at else PENDING
         return EXPIRED if now - self.created_at > ttl else PENDING
+
+
+Session = _Session
+
+
+@dataclass(frozen=True)
+class VendorRequest:
+    """A request to one of the vendor protocols (``sandbox.vendors``), read once."""
+
+    method: str
+    path: str
+    query: str  # the raw query string, as signed
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    remote_addr: str
 
 
 @dataclass
@@ -169,6 +191,9 @@ class SandboxService:
         self._last_prune = clock()
         self._stopping = threading.Event()
         self._random = random.Random()  # noqa: S311 - faults only, nothing secret
+        from .vendors import protocols  # the vendors' modules use this one's helpers
+
+        self._vendors = protocols(self)
         self._routes: dict[str, Callable[[dict[str, Any]], _Response]] = {
             "/api/v1/identity/check": self._identity_check,
             "/api/v1/enterprise/check": self._enterprise_check,
@@ -221,6 +246,21 @@ class SandboxService:
             return _json(200, {"status": "ok"}, signed=False)
         if path.startswith("/face/"):
             return self._face(environ, method, path.removeprefix("/face/"))
+        for vendor in self._vendors:
+            if vendor.claims(method, path, headers):
+                body = self._read_body(environ)
+                if body is None:
+                    return _json(413, {"error": "too_large"}, signed=False)
+                return vendor.handle(
+                    VendorRequest(
+                        method=method,
+                        path=path,
+                        query=str(environ.get("QUERY_STRING") or ""),
+                        headers=headers,
+                        body=body,
+                        remote_addr=str(environ.get("REMOTE_ADDR") or ""),
+                    )
+                )
         if path == "/_faults" and method == "GET":
             with self._lock:
                 return _json(200, asdict(self._faults))
@@ -402,6 +442,111 @@ class SandboxService:
             key: ref for key, ref in self._liveness_requests.items() if ref not in old
         }
 
+    # -- what the vendor protocols (``sandbox.vendors``) build on ---------------------------
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    def now(self) -> float:
+        """The service's own clock (expiry, forgetting): a test can move it."""
+        return self._clock()
+
+    def vendor_trouble(self) -> bool:
+        """Apply the faults to one vendor call: wait out latency or a hang, and say whether
+        the call should answer the vendor's own "unavailable" error."""
+        trouble = self._apply_faults()
+        return trouble is not None
+
+    def callback_copies(self) -> int:
+        """How many times a vendor sends each callback (fault ``callback_duplicates``)."""
+        with self._lock:
+            return 1 + self._faults.callback_duplicates
+
+    def check_person(
+        self, *, name: str, document_number: str, document_type: str | None = None
+    ) -> tuple[str, str]:
+        """(result, reason) from the registry, as the sandbox's own check answers it; without
+        a document type (vendors that take a number only), the number's own."""
+        registry = self.config.registry
+        if document_type is None:
+            document_type = registry.document_type_of(document_number) or "cn_resident_id"
+        return registry.check(
+            name=name, document_type=document_type, document_number=document_number
+        )
+
+    def check_company(
+        self, *, company_name: str, credit_code: str, legal_representative: str
+    ) -> tuple[str, str]:
+        return self.config.companies.check(
+            company_name=company_name,
+            credit_code=credit_code,
+            legal_representative=legal_representative,
+        )
+
+    def answer_once(
+        self, kind: str, request_id: str, digest: str, answer: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The first answer stored for ``(kind, request_id)`` (a vendor's idempotency key),
+        or None when the id was used with other data."""
+        now = self._clock()
+        with self._lock:
+            self._prune(now)
+            self._calls[(kind, request_id)] += 1
+            stored_digest, stored, _ = self._checks.setdefault(
+                (kind, request_id), (digest, answer, now)
+            )
+        return stored if stored_digest == digest else None
+
+    def open_session(
+        self,
+        *,
+        vendor: str,
+        request_id: str,
+        digest: str,
+        name: str,
+        return_url: str,
+        new_ref: Callable[[], str],
+        data: dict[str, Any] | None = None,
+        on_decided: Callable[[Session, str], None] | None = None,
+    ) -> Session | None:
+        """A face session on the shared face page, opened once per ``(vendor, request_id)``;
+        None when the id was used with other data. ``session.ref`` is the vendor's id for it
+        (made by ``new_ref``); :meth:`face_url` is where the person goes."""
+        now = self._clock()
+        key = f"{vendor}:{request_id}"
+        with self._lock:
+            self._prune(now)
+            ref = self._liveness_requests.get(key)
+            if ref is None:
+                ref = new_ref()
+                self._liveness_requests[key] = ref
+                self._sessions[ref] = _Session(
+                    ref=ref,
+                    request_digest=digest,
+                    masked_name=pages.mask_name(name),
+                    return_url=return_url,
+                    notify_url="",
+                    created_at=now,
+                    vendor=vendor,
+                    data=dict(data or {}),
+                    on_decided=on_decided,
+                )
+            session = self._sessions[ref]
+        return session if session.request_digest == digest else None
+
+    def session(self, ref: str, *, vendor: str) -> tuple[Session, str] | None:
+        """A vendor's session and its status (pending, pass, fail, expired), or None."""
+        now = self._clock()
+        with self._lock:
+            session = self._sessions.get(ref)
+            if session is None or session.vendor != vendor:
+                return None
+            return session, session.status(now, self.config.session_ttl)
+
+    def face_url(self, ref: str) -> str:
+        return f"{self.config.public_url.rstrip('/')}/face/{ref}"
+
     # -- the face page ----------------------------------------------------------------------
 
     def _face(self, environ: dict[str, Any], method: str, ref: str) -> _Response:
@@ -426,10 +571,18 @@ class SandboxService:
             return _html(400, pages.bad_request_page())
         with self._lock:
             # Decided once: a second press (or a second tab) changes nothing.
-            decided_now = session.status(now, self.config.session_ttl) == PENDING
+            decided_now = session.outcome is None and status == PENDING
             if decided_now:
                 session.outcome = outcome
-        if decided_now:
+                session.ready_at = now + self._faults.result_delay_ms / 1000
+        if decided_now and session.on_decided is not None:
+            threading.Thread(
+                target=session.on_decided,
+                args=(session, outcome),
+                name=f"sandbox-{session.vendor}-callback",
+                daemon=True,
+            ).start()
+        elif decided_now and session.vendor == "sandbox":
             threading.Thread(
                 target=self._notify,
                 kwargs={"ref": ref, "status": outcome, "notify_url": session.notify_url},

@@ -25,7 +25,6 @@ from accounts.sms import SmsMessage, locmem
 from tests.factories import MemberFactory
 from tests.helpers import database_url
 from tests.sandbox_harness import (
-    SANDBOX_PROVIDER_CLASS,
     InProcessSandbox,
     SandboxHandle,
     running_sandbox_in_process,
@@ -63,9 +62,9 @@ def sandbox_provider() -> Iterator[SandboxHandle]:
 
 @pytest.fixture
 def sandbox_settings_override(settings: Any, sandbox_provider: SandboxHandle) -> Iterator[Any]:
-    """Point our client (``VERIFICATION_PROVIDER`` and ``SANDBOX_PROVIDER_*``) at the running
+    """Point our client (``VERIFICATION_PROVIDERS`` and ``SANDBOX_PROVIDER_*``) at the running
     sandbox; its faults are cleared after the test."""
-    settings.VERIFICATION_PROVIDER = SANDBOX_PROVIDER_CLASS
+    settings.VERIFICATION_PROVIDERS = ["sandbox"]
     settings.SANDBOX_PROVIDER_URL = sandbox_provider.url
     settings.SANDBOX_PROVIDER_PUBLIC_URL = sandbox_provider.url
     settings.SANDBOX_PROVIDER_SECRET = sandbox_provider.secret
@@ -100,7 +99,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, sandbox_provider) 
     env = os.environ.copy()
     env["DJANGO_SETTINGS_MODULE"] = "realname.settings.test"
     env["DATABASE_URL"] = database_url(settings.DATABASES["default"])
-    env["VERIFICATION_PROVIDER"] = SANDBOX_PROVIDER_CLASS
+    env["VERIFICATION_PROVIDERS"] = "sandbox"
     env["SANDBOX_PROVIDER_URL"] = env["SANDBOX_PROVIDER_PUBLIC_URL"] = sandbox_provider.url
     env["SANDBOX_PROVIDER_SECRET"] = sandbox_provider.secret
     env["SANDBOX_PROVIDER_APP_ID"] = sandbox_provider.app_id

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 from wsgiref.types import WSGIApplication
 
 import httpx
@@ -219,14 +220,20 @@ def running_sandbox_in_process(*, company_registry: str | Path = "") -> Iterator
 
 @dataclass(frozen=True)
 class Notification:
-    path: str
+    path: str  # with the query string (Aliyun's callback is a GET with its fields there)
     body: bytes
     headers: dict[str, str]
+    method: str = "POST"
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
 
 
 class NotificationReceiver:
-    """Where ``notify_url`` points in tests of notifications: records every POST, answering
-    503 to the first ``fail_first`` of them (to see the vendor retry) and 204 afterwards."""
+    """Where ``notify_url`` points in tests of notifications: records every POST (and GET:
+    Aliyun's callbacks), answering 503 to the first ``fail_first`` of them (to see the vendor
+    retry) and 200 or 204 afterwards."""
 
     def __init__(self, url: str, received: queue.Queue[Notification]) -> None:
         self.url = url
@@ -256,6 +263,16 @@ def running_notification_receiver(*, fail_first: int = 0) -> Iterator[Notificati
             self.send_response(503 if failing else 204)
             self.send_header("Content-Length", "0")
             self.end_headers()
+
+        def do_GET(self) -> None:
+            with lock:
+                failing = failures_left[0] > 0
+                failures_left[0] -= 1
+            received.put(Notification(self.path, b"", dict(self.headers.items()), method="GET"))
+            self.send_response(503 if failing else 200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -8,10 +8,32 @@ from kernel.app_settings import AppSettings, Setting
 class VerificationSettings(AppSettings):
     prefix = "VERIFICATION_"
 
-    PROVIDER = Setting(
-        str,
-        "verification.providers.sandbox.SandboxProvider",
-        "Dotted path of the identity provider class (``verification.providers.base``).",
+    PROVIDERS = Setting(
+        list,
+        lambda: ["sandbox"],
+        "The identity providers, in order of preference: built-in names (``sandbox``, "
+        "``aliyun``, ``tencent``, ``alipay``) or dotted paths of ``BaseProvider`` classes. "
+        "Environment: ``VERIFICATION_PROVIDERS=aliyun,tencent,alipay``.",
+        formerly="VERIFICATION_PROVIDER",
+    )
+    ROUTES = Setting(
+        dict,
+        dict,
+        "Per document type (or ``enterprise``), the ordered providers that may take it, e.g. "
+        '``{"cn_resident_id": ["aliyun", "tencent"], "tw_travel_permit": ["alipay"]}``; a '
+        "type not named goes to every configured provider covering it. Environment: "
+        "``VERIFICATION_ROUTES=cn_resident_id=aliyun+tencent;tw_travel_permit=alipay``.",
+    )
+    CIRCUIT_FAILURES = Setting(
+        int,
+        5,
+        "Transient failures in a row (timeouts, 5xx, throttling) after which the router sends "
+        "new verifications to the next provider of the route.",
+    )
+    CIRCUIT_COOL_DOWN = Setting(
+        int,
+        60,
+        "Seconds a tripped provider is passed over; then one new verification tries it again.",
     )
     MAX_ATTEMPTS_PER_DAY = Setting(
         int, 5, "Verification attempts a user may start in 24 hours before being locked out."

@@ -255,6 +255,10 @@ class VerificationEvent(models.Model):
         SUBMITTED = "submitted", _("Submitted")
         PROVIDER_FAILED = "provider_failed", _("Provider call failed, will retry")
         IDENTITY_RESULT = "identity_result", _("Identity check answered")
+        IDENTITY_DEFERRED = (
+            "identity_deferred",
+            _("Identity to be checked with the face (the provider checks both at once)"),
+        )
         FACE_REQUESTED = "face_requested", _("Face check requested (face consent given)")
         FACE_SESSION = "face_session", _("Face session opened at the provider")
         FACE_RESULT = "face_result", _("Face check answered")

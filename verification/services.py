@@ -8,6 +8,7 @@ personal: the details checked, the identity and face answers, the face session."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -55,6 +56,10 @@ class PersonalLifecycle(Lifecycle[PersonalVerification]):
             ),
         ),
     }
+
+    def route_key(self, fields: Mapping[str, Any]) -> str:
+        return str(fields["document_type"])
+
     pending = {
         CHECK_IDENTITY: Q(status=Status.SUBMITTED),
         START_LIVENESS: Q(
@@ -164,6 +169,26 @@ def verification_record_identity_result(
     return personal.record_answer(
         verification_id=verification_id, result=result, answer=IDENTITY_ANSWER
     )
+
+
+@transaction.atomic
+def verification_defer_identity_check(*, verification_id: int) -> PersonalVerification:
+    """The provider checks name and number together with the face (Alipay's certify: its
+    ``checks_identity_separately`` is False), so there is no separate answer to wait for: the
+    verification goes on to the face step, and the face answer decides both. Nothing is
+    recorded as checked. Running twice changes nothing."""
+    verification = (
+        PersonalVerification.objects.select_for_update()
+        .filter(personal.pending[CHECK_IDENTITY], pk=verification_id)
+        .first()
+    )
+    if verification is None:
+        return PersonalVerification.objects.get(pk=verification_id)
+    verification.status = Status.IN_PROGRESS
+    verification.provider_failures = 0
+    verification.save()
+    personal.event(verification, Event.IDENTITY_DEFERRED)
+    return verification
 
 
 @transaction.atomic

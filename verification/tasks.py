@@ -34,14 +34,19 @@ def liveness_request_id(verification: PersonalVerification) -> str:
 
 
 def _check_identity(verification: PersonalVerification) -> None:
-    result = get_provider().check_identity(
+    provider = get_provider(verification.provider)
+    if not provider.checks_identity_separately:
+        # The vendor checks name and number with the face (Alipay): nothing to ask yet.
+        services.verification_defer_identity_check(verification_id=verification.pk)
+        return
+    result = provider.check_identity(
         request_id=f"{verification.public_id}:identity", identity=_identity(verification)
     )
     services.verification_record_identity_result(verification_id=verification.pk, result=result)
 
 
 def _start_liveness(verification: PersonalVerification) -> None:
-    session = get_provider().start_liveness(
+    session = get_provider(verification.provider).start_liveness(
         request_id=liveness_request_id(verification),
         identity=_identity(verification),
         return_url=verification.return_url,
@@ -53,7 +58,9 @@ def _start_liveness(verification: PersonalVerification) -> None:
 def _fetch_liveness_result(verification: PersonalVerification) -> None:
     """Still pending is not an error: the notification, the person's return or the sweeper
     asks again later."""
-    result = get_provider().fetch_liveness_result(provider_ref=verification.liveness_ref)
+    result = get_provider(verification.provider).fetch_liveness_result(
+        provider_ref=verification.liveness_ref
+    )
     if result is not None:
         services.verification_record_liveness_result(verification_id=verification.pk, result=result)
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("personal/<uuid:public_id>/face/", views.personal_face, name="personal_face"),
     path("personal/<uuid:public_id>/return/", views.personal_return, name="personal_return"),
     path("provider/notify/", views.provider_notify, name="provider_notify"),
+    path("provider/<slug:provider>/notify/", views.provider_notify, name="provider_notify_named"),
 ]

@@ -208,7 +208,11 @@ def personal_face(request: HttpRequest, public_id: str) -> HttpResponse:
             return_url=request.build_absolute_uri(
                 reverse("verification:personal_return", args=[verification.public_id])
             ),
-            notify_url=request.build_absolute_uri(reverse("verification:provider_notify")),
+            notify_url=request.build_absolute_uri(
+                reverse("verification:provider_notify_named", args=[verification.provider])
+                if verification.provider
+                else reverse("verification:provider_notify")
+            ),
         )
     return redirect(verification)
 
@@ -223,21 +227,29 @@ def personal_return(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 @rate_limit("provider_notify")
-def provider_notify(request: HttpRequest) -> HttpResponse:
-    """The provider's signed notification that a face session finished. The body is not
-    trusted beyond naming the session: a worker fetches the result through the query API.
-    Refusals are logged with their reason and the sender's address, never the body."""
+def provider_notify(request: HttpRequest, provider: str = "") -> HttpResponse:
+    """A provider's notification (or, for Aliyun, its unsigned GET callback) that a face
+    session finished. Nothing in it is trusted beyond naming the session: a worker fetches the
+    result through the provider's query API. The path names the provider (the URL was given to
+    it when the session opened); the bare path is the first configured one's. Refusals are
+    logged with their reason and the sender's address, never the body or the query."""
     ip = client_ip(request)
     try:
-        provider_ref = get_provider().parse_notification(
-            body=request.body, headers=dict(request.headers)
+        adapter = get_provider(provider)
+    except LookupError:
+        return HttpResponseNotFound("unknown provider", content_type="text/plain")
+    try:
+        provider_ref = adapter.parse_notification(
+            body=request.body, headers=dict(request.headers), query=request.GET.dict()
         )
     except ProviderError as refusal:
         logger.warning("provider notification refused from %s: %s", ip, refusal)
         return HttpResponseBadRequest("bad notification", content_type="text/plain")
-    verification = PersonalVerification.objects.filter(liveness_ref=provider_ref).first()
+    verification = PersonalVerification.objects.filter(
+        liveness_ref=provider_ref, provider=adapter.name
+    ).first()
     if verification is None:
         logger.warning("provider notification from %s names an unknown session", ip)
         return HttpResponseNotFound("unknown session", content_type="text/plain")

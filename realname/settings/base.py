@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +32,21 @@ def database_from_url(url: str) -> dict:
     config.setdefault("CONN_MAX_AGE", 60)
     config["CONN_HEALTH_CHECKS"] = True
     return config
+
+
+def parse_routes(text: str) -> dict[str, list[str]]:
+    """``cn_resident_id=aliyun+tencent;tw_travel_permit=alipay`` as the ``VERIFICATION_ROUTES``
+    dict. A malformed part stops the start-up with its position (never a guess)."""
+    routes: dict[str, list[str]] = {}
+    for number, part in enumerate(filter(None, (p.strip() for p in text.split(";"))), 1):
+        key, equals, names = part.partition("=")
+        providers = [name.strip() for name in names.split("+") if name.strip()]
+        if not equals or not key.strip() or not providers:
+            raise ImproperlyConfigured(
+                f"VERIFICATION_ROUTES part {number} is not 'document_type=provider+provider'."
+            )
+        routes[key.strip()] = providers
+    return routes
 
 
 def from_environment(**variables: tuple[str, Callable[[str], Any]]) -> dict[str, Any]:
@@ -300,7 +316,8 @@ globals().update(
         ACCOUNTS_SMS_BACKEND=("SMS_BACKEND", env.str),
         ACCOUNTS_SMS_FILE_PATH=("SMS_FILE_PATH", env.str),
         ACCOUNTS_SMS_SIGNATURE=("SMS_SIGNATURE", env.str),
-        VERIFICATION_PROVIDER=("VERIFICATION_PROVIDER", env.str),
+        VERIFICATION_PROVIDERS=("VERIFICATION_PROVIDERS", env.list),
+        VERIFICATION_ROUTES=("VERIFICATION_ROUTES", lambda name: parse_routes(env.str(name))),
         VERIFICATION_MAX_ATTEMPTS_PER_DAY=("VERIFICATION_MAX_ATTEMPTS_PER_DAY", env.int),
         ENTERPRISE_PRIVATE_STORAGE_ROOT=("PRIVATE_STORAGE_ROOT", env.str),
         ENTERPRISE_LICENCE_MAX_BYTES=("ENTERPRISE_LICENCE_MAX_BYTES", env.int),
@@ -312,5 +329,41 @@ globals().update(
         SANDBOX_PROVIDER_SECRET=("SANDBOX_PROVIDER_SECRET", env.str),
         SANDBOX_PROVIDER_REGISTRY=("SANDBOX_PROVIDER_REGISTRY", env.str),
         SANDBOX_PROVIDER_COMPANY_REGISTRY=("SANDBOX_PROVIDER_COMPANY_REGISTRY", env.str),
+    )
+)
+
+# The identity vendors' credentials and endpoints (verification/providers/<vendor>.py declares
+# each, with its default and meaning). Secrets have no default anywhere: an empty one is
+# reported by the system checks (verification.E003) when the vendor is configured.
+globals().update(
+    from_environment(
+        **{
+            name: (name, env.float if name.endswith("_TIMEOUT") else env.str)
+            for name in (
+                # Aliyun ID Verification (Cloudauth 2019-03-07, enterprise 2022-11-25)
+                "ALIYUN_ACCESS_KEY_ID",
+                "ALIYUN_ACCESS_KEY_SECRET",
+                "ALIYUN_ENDPOINT",
+                "ALIYUN_SIGNATURE_VERSION",
+                "ALIYUN_FACE_SCENE_ID",
+                "ALIYUN_FACE_PRODUCT_CODE",
+                "ALIYUN_ENTERPRISE_SCENE_CODE",
+                "ALIYUN_TIMEOUT",
+                # Tencent Cloud FaceID (2018-03-01)
+                "TENCENT_SECRET_ID",
+                "TENCENT_SECRET_KEY",
+                "TENCENT_ENDPOINT",
+                "TENCENT_REGION",
+                "TENCENT_FACE_RULE_ID",
+                "TENCENT_TIMEOUT",
+                # Alipay open platform (alipay.user.certify.open.*)
+                "ALIPAY_APP_ID",
+                "ALIPAY_APP_PRIVATE_KEY",
+                "ALIPAY_PUBLIC_KEY",
+                "ALIPAY_GATEWAY",
+                "ALIPAY_BIZ_CODE",
+                "ALIPAY_TIMEOUT",
+            )
+        }
     )
 )

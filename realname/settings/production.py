@@ -1,6 +1,8 @@
 """Production: every secret and address comes from the environment, with no default. A missing
 one stops the process at start-up (django-environ raises ImproperlyConfigured)."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *
 from .base import celery_broker_for, database_from_url, env, logging_config
 
@@ -20,8 +22,18 @@ REALNAME_FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 REALNAME_BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
 ACCOUNTS_SMS_BACKEND = env("SMS_BACKEND")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
-# Chosen on purpose in production: the sandbox (for a demonstration) or a real vendor.
-VERIFICATION_PROVIDER = env("VERIFICATION_PROVIDER")
+# Chosen on purpose in production: real vendors, in order of preference. The sandbox verifies
+# made-up people only, so it is refused unless a demonstration says so explicitly.
+VERIFICATION_PROVIDERS = env.list("VERIFICATION_PROVIDERS")
+_SANDBOX_NAMED = any(
+    p == "sandbox" or p.endswith(".SandboxProvider") for p in VERIFICATION_PROVIDERS
+)
+if _SANDBOX_NAMED and not env.bool("VERIFICATION_ALLOW_SANDBOX", default=False):
+    raise ImproperlyConfigured(
+        "VERIFICATION_PROVIDERS names the sandbox, which verifies made-up people only. "
+        "Name a real vendor (aliyun, tencent, alipay), or set VERIFICATION_ALLOW_SANDBOX=true "
+        "for a demonstration."
+    )
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -20,7 +20,7 @@ from accounts.phone import mask_phone
 from enterprise.models import ReviewReason
 from kernel.admin import ReadOnlyAdminMixin
 from kernel.request import client_ip
-from verification.providers import provider_name
+from verification.providers import BUILT_IN, configured
 
 from .. import selectors, services
 from ..models import Kind, ReviewQueue
@@ -32,14 +32,14 @@ if TYPE_CHECKING:
 
 
 class ProviderFilter(admin.SimpleListFilter):
-    """The configured provider and the sandbox: listing the providers from the data would mean
-    a scan of the whole queue on every page."""
+    """The configured providers and the built-in ones: listing the providers from the data
+    would mean a scan of the whole queue on every page."""
 
     title = gettext_lazy("provider")
     parameter_name = "provider"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        names = dict.fromkeys([provider_name(), "sandbox"])
+        names = dict.fromkeys([*configured(), *BUILT_IN])
         return [(name, name) for name in names]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:

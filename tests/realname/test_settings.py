@@ -23,7 +23,8 @@ SECRETS = {
     "FIELD_ENCRYPTION_KEYS": "k1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItdGVzdHMh",
     "BLIND_INDEX_KEY": "a-long-random-blind-index-key-for-the-check",
     "SMS_BACKEND": "accounts.sms.filebased.SmsBackend",
-    "VERIFICATION_PROVIDER": "verification.providers.sandbox.SandboxProvider",
+    "VERIFICATION_PROVIDERS": "sandbox",
+    "VERIFICATION_ALLOW_SANDBOX": "true",
     "SANDBOX_PROVIDER_SECRET": "a-long-random-shared-secret-for-the-sandbox",
 }
 
@@ -67,7 +68,7 @@ def test_deploy_check_reports_no_issues():
         "FIELD_ENCRYPTION_KEYS",
         "BLIND_INDEX_KEY",
         "SMS_BACKEND",
-        "VERIFICATION_PROVIDER",
+        "VERIFICATION_PROVIDERS",
     ],
 )
 def test_refuses_to_start_without_a_secret(variable):
@@ -199,3 +200,26 @@ def test_production_format_is_masked_json_lines(capsys):
     assert record["message"] == "sms sent to [phone]"
     assert record["level"] == "INFO"
     assert record["logger"] == "realname.test"
+
+
+def test_production_refuses_the_sandbox_unless_allowed():
+    env = production_env()
+    del env["VERIFICATION_ALLOW_SANDBOX"]
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "VERIFICATION_ALLOW_SANDBOX" in result.stderr
+
+
+def test_routes_from_the_environment_are_read_and_malformed_ones_refused():
+    from realname.settings.base import parse_routes
+
+    assert parse_routes("cn_resident_id=aliyun+tencent; tw_travel_permit=alipay") == {
+        "cn_resident_id": ["aliyun", "tencent"],
+        "tw_travel_permit": ["alipay"],
+    }
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="part 2"):
+        parse_routes("cn_resident_id=aliyun;alipay")

@@ -25,7 +25,7 @@ APP_ID = "realname-test"
 
 @pytest.fixture(autouse=True)
 def provider_credentials(settings):
-    settings.VERIFICATION_PROVIDER = "verification.providers.sandbox.SandboxProvider"
+    settings.VERIFICATION_PROVIDERS = ["sandbox"]
     settings.SANDBOX_PROVIDER_SECRET = SECRET
     settings.SANDBOX_PROVIDER_APP_ID = APP_ID
 

@@ -108,7 +108,8 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
     "BLIND_INDEX_KEY": "y" * 50,
     "SMS_BACKEND": "accounts.sms.filebased.SmsBackend",
-    "VERIFICATION_PROVIDER": "verification.providers.sandbox.SandboxProvider",
+    "VERIFICATION_PROVIDERS": "sandbox",
+    "VERIFICATION_ALLOW_SANDBOX": "true",
     "SANDBOX_PROVIDER_SECRET": "z" * 40,
 }
 

@@ -19,13 +19,26 @@ Mix :class:`ProviderContract` into a ``Test...`` class that supplies these fixtu
     a callable: the next call answers a server error (5xx).
 ``provider_with_bad_credentials``
     the adapter configured with a wrong secret.
+``make_result_late``
+    ``make_result_late(seconds)``: from then on, until the test ends, the vendor's query API
+    shows a finished face session's result only ``seconds`` after the person finished.
 
 The suite supplies ``notification_receiver`` itself: a local HTTP server that records the
-notifications the vendor sends to ``notify_url``."""
+notifications the vendor sends to ``notify_url``.
+
+Vendors differ in what they offer, so the contract is cut by capability, and a provider's test
+class mixes in every part its declared capabilities promise (:func:`contract_parts` lists them,
+and each provider's test module checks its class against it): :class:`IdentityCheckContract`
+(a separate name + number check), :class:`BirthDateContract`, :class:`EnterpriseContract`,
+:class:`LivenessContract`, one of :class:`SignedNotificationContract`,
+:class:`HintNotificationContract` and :class:`NoNotificationContract`, :class:`TroubleContract`
+and :class:`ProbeContract`. :class:`ProviderContract` is every part the sandbox's own API
+offers."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -90,9 +103,23 @@ def assert_no_personal_data(error: BaseException, subject: Identity | Company) -
         assert value not in text
 
 
-class ProviderContract:
-    """The behaviour our verification flow relies on, whatever the vendor."""
+def first_call(
+    provider: BaseProvider, identity: Identity, request_id: str, return_url: str
+) -> CheckResult | LivenessSession:
+    """The call a verification starts with at this provider: the identity check, or opening
+    the face session where the vendor checks name and number with the face (Alipay). The
+    notification URL is never called in the tests that use this."""
+    if provider.checks_identity_separately:
+        return provider.check_identity(request_id=request_id, identity=identity)
+    return provider.start_liveness(
+        request_id=request_id,
+        identity=identity,
+        return_url=return_url,
+        notify_url="https://realname.example/verification/provider/notify/",
+    )
 
+
+class _Part:
     @pytest.fixture
     def notification_receiver(self) -> Iterator[NotificationReceiver]:
         with running_notification_receiver() as receiver:
@@ -108,7 +135,9 @@ class ProviderContract:
             notify_url=receiver.url,
         )
 
-    # -- identity check ---------------------------------------------------------------------
+
+class IdentityCheckContract(_Part):
+    """A separate name + number check (``checks_identity_separately``)."""
 
     def test_registered_identity_passes(
         self, provider: BaseProvider, contract_identities: ContractIdentities
@@ -140,15 +169,6 @@ class ProviderContract:
         assert result.reason_code == ReasonCode.NO_SUCH_RECORD
         assert_plain_result(result)
 
-    def test_wrong_birth_date_fails(
-        self, provider: BaseProvider, contract_identities: ContractIdentities
-    ) -> None:
-        result = provider.check_identity(
-            request_id=new_request_id(), identity=contract_identities.birth_date_mismatch
-        )
-        assert not result.passed
-        assert result.reason_code == ReasonCode.BIRTH_DATE_MISMATCH
-
     def test_same_request_id_gives_the_same_answer(
         self, provider: BaseProvider, contract_identities: ContractIdentities
     ) -> None:
@@ -161,7 +181,23 @@ class ProviderContract:
         )
         assert other.provider_ref != first.provider_ref
 
-    # -- enterprise check -------------------------------------------------------------------
+
+class BirthDateContract(_Part):
+    """A typed birth date is compared with the registry's (``checks_birth_date``)."""
+
+    def test_wrong_birth_date_fails(
+        self, provider: BaseProvider, contract_identities: ContractIdentities
+    ) -> None:
+        result = provider.check_identity(
+            request_id=new_request_id(), identity=contract_identities.birth_date_mismatch
+        )
+        assert not result.passed
+        assert result.reason_code == ReasonCode.BIRTH_DATE_MISMATCH
+
+
+class EnterpriseContract(_Part):
+    """Three-factor enterprise checks (``checks_enterprises``); needs
+    ``provider_with_bad_credentials`` and ``make_vendor_fail``."""
 
     def test_registered_company_passes(
         self, provider: BaseProvider, contract_companies: ContractCompanies
@@ -215,7 +251,37 @@ class ProviderContract:
         )
         assert other.provider_ref != first.provider_ref
 
-    # -- face liveness ----------------------------------------------------------------------
+    def test_vendor_server_error_in_an_enterprise_check_is_transient(
+        self,
+        provider: BaseProvider,
+        contract_companies: ContractCompanies,
+        make_vendor_fail: Callable[[], None],
+    ) -> None:
+        request_id = new_request_id()
+        make_vendor_fail()
+        with pytest.raises(ProviderTransientError) as raised:
+            provider.check_enterprise(request_id=request_id, company=contract_companies.known)
+        assert raised.value.reason_code in (ReasonCode.VENDOR_ERROR, ReasonCode.VENDOR_BUSY)
+        assert_no_personal_data(raised.value, contract_companies.known)
+
+        result = provider.check_enterprise(request_id=request_id, company=contract_companies.known)
+        assert result.passed
+
+    def test_bad_credentials_refuse_an_enterprise_check_permanently(
+        self,
+        provider_with_bad_credentials: BaseProvider,
+        contract_companies: ContractCompanies,
+    ) -> None:
+        with pytest.raises(ProviderPermanentError) as raised:
+            provider_with_bad_credentials.check_enterprise(
+                request_id=new_request_id(), company=contract_companies.known
+            )
+        assert raised.value.reason_code == ReasonCode.REJECTED_REQUEST
+        assert_no_personal_data(raised.value, contract_companies.known)
+
+
+class LivenessContract(_Part):
+    """Face sessions: a web address, a reference, and the result only once the person finished."""
 
     def test_liveness_session_has_a_web_address_and_a_reference(
         self,
@@ -271,7 +337,31 @@ class ProviderContract:
         assert result.reason_code == ReasonCode.LIVENESS_FAILED
         assert_plain_result(result)
 
-    # -- notifications ----------------------------------------------------------------------
+    def test_a_result_not_ready_yet_is_pending_until_it_is(
+        self,
+        provider: BaseProvider,
+        contract_identities: ContractIdentities,
+        notification_receiver: NotificationReceiver,
+        complete_liveness: CompleteLiveness,
+        make_result_late: Callable[[float], None],
+    ) -> None:
+        """The vendor has the person's answer but its query API does not show it yet (the
+        callback may already have come): still pending, then the result."""
+        make_result_late(2.0)
+        session = self._start(provider, contract_identities.known, notification_receiver)
+        complete_liveness(session, passed=True)
+        assert provider.fetch_liveness_result(provider_ref=session.provider_ref) is None
+        deadline = time.monotonic() + 30
+        result = None
+        while result is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            result = provider.fetch_liveness_result(provider_ref=session.provider_ref)
+        assert result is not None and result.passed
+
+
+class SignedNotificationContract(_Part):
+    """``notifications = "signed"``: a notification is verified, accepted once, and a tampered,
+    replayed or unsigned one is refused."""
 
     def test_genuine_notification_is_accepted_once_and_tampering_is_refused(
         self,
@@ -290,20 +380,98 @@ class ProviderContract:
             else notification.body + b" "
         )
         with pytest.raises(ProviderPermanentError):
-            provider.parse_notification(body=tampered, headers=notification.headers)
+            provider.parse_notification(
+                body=tampered, headers=notification.headers, query=notification.query
+            )
 
-        ref = provider.parse_notification(body=notification.body, headers=notification.headers)
+        ref = provider.parse_notification(
+            body=notification.body, headers=notification.headers, query=notification.query
+        )
         assert ref == session.provider_ref
 
         with pytest.raises(ProviderPermanentError):
-            provider.parse_notification(body=notification.body, headers=notification.headers)
+            provider.parse_notification(
+                body=notification.body, headers=notification.headers, query=notification.query
+            )
 
     def test_unsigned_notification_is_refused(self, provider: BaseProvider) -> None:
         body = json.dumps({"ref": "forged", "status": "pass"}).encode()
         with pytest.raises(ProviderPermanentError):
             provider.parse_notification(body=body, headers={"Content-Type": "application/json"})
 
-    # -- trouble ----------------------------------------------------------------------------
+
+class HintNotificationContract(_Part):
+    """``notifications = "hint"`` (Aliyun): an unsigned callback that only names the session;
+    the result is always fetched. A callback that is not the vendor's (no token of ours) is
+    refused; the vendor's retries of a genuine one (duplicates) name the same session each time,
+    which is harmless, since nothing is taken from the callback but the session to fetch."""
+
+    def test_genuine_callback_names_the_session_and_duplicates_name_it_again(
+        self,
+        provider: BaseProvider,
+        contract_identities: ContractIdentities,
+        notification_receiver: NotificationReceiver,
+        complete_liveness: CompleteLiveness,
+    ) -> None:
+        session = self._start(provider, contract_identities.known, notification_receiver)
+        complete_liveness(session, passed=True)
+        callback = notification_receiver.wait()
+        for _ in range(2):
+            ref = provider.parse_notification(
+                body=callback.body, headers=callback.headers, query=callback.query
+            )
+            assert ref == session.provider_ref
+
+    def test_callback_without_our_token_is_refused(
+        self,
+        provider: BaseProvider,
+        contract_identities: ContractIdentities,
+        notification_receiver: NotificationReceiver,
+        complete_liveness: CompleteLiveness,
+    ) -> None:
+        session = self._start(provider, contract_identities.known, notification_receiver)
+        complete_liveness(session, passed=True)
+        callback = notification_receiver.wait()
+        forged = {key: value for key, value in callback.query.items() if "token" not in key.lower()}
+        with pytest.raises(ProviderPermanentError):
+            provider.parse_notification(body=b"", headers={}, query=forged)
+        tampered = {
+            key: ("x" + value if "token" in key.lower() else value)
+            for key, value in callback.query.items()
+        }
+        with pytest.raises(ProviderPermanentError):
+            provider.parse_notification(body=b"", headers={}, query=tampered)
+
+    def test_callback_is_only_a_hint_the_result_is_fetched(
+        self,
+        provider: BaseProvider,
+        contract_identities: ContractIdentities,
+        notification_receiver: NotificationReceiver,
+        complete_liveness: CompleteLiveness,
+    ) -> None:
+        session = self._start(provider, contract_identities.known, notification_receiver)
+        complete_liveness(session, passed=False)
+        notification_receiver.wait()
+        result = provider.fetch_liveness_result(provider_ref=session.provider_ref)
+        assert result is not None and not result.passed
+
+
+class NoNotificationContract(_Part):
+    """``notifications = "none"`` (Tencent, Alipay): the vendor sends nothing to our server, so
+    anything arriving at the notification URL for it is refused; the result is fetched when the
+    person returns and by the sweeper."""
+
+    def test_anything_posing_as_a_notification_is_refused(self, provider: BaseProvider) -> None:
+        body = json.dumps({"ref": "forged", "status": "pass"}).encode()
+        with pytest.raises(ProviderPermanentError):
+            provider.parse_notification(
+                body=body, headers={"Content-Type": "application/json"}, query={"ref": "forged"}
+            )
+
+
+class TroubleContract(_Part):
+    """Timeouts, server errors and wrong credentials, on the call a verification starts with;
+    needs ``make_vendor_time_out``, ``make_vendor_fail`` and ``provider_with_bad_credentials``."""
 
     def test_vendor_timeout_is_transient_with_reason_timeout(
         self,
@@ -313,7 +481,7 @@ class ProviderContract:
     ) -> None:
         make_vendor_time_out()
         with pytest.raises(ProviderTransientError) as raised:
-            provider.check_identity(request_id=new_request_id(), identity=contract_identities.known)
+            first_call(provider, contract_identities.known, new_request_id(), RETURN_URL)
         assert raised.value.reason_code == ReasonCode.TIMEOUT
         assert_no_personal_data(raised.value, contract_identities.known)
 
@@ -326,28 +494,12 @@ class ProviderContract:
         request_id = new_request_id()
         make_vendor_fail()
         with pytest.raises(ProviderTransientError) as raised:
-            provider.check_identity(request_id=request_id, identity=contract_identities.known)
-        assert raised.value.reason_code == ReasonCode.VENDOR_ERROR
+            first_call(provider, contract_identities.known, request_id, RETURN_URL)
+        assert raised.value.reason_code in (ReasonCode.VENDOR_ERROR, ReasonCode.VENDOR_BUSY)
         assert_no_personal_data(raised.value, contract_identities.known)
 
-        result = provider.check_identity(request_id=request_id, identity=contract_identities.known)
-        assert result.passed
-
-    def test_vendor_server_error_in_an_enterprise_check_is_transient(
-        self,
-        provider: BaseProvider,
-        contract_companies: ContractCompanies,
-        make_vendor_fail: Callable[[], None],
-    ) -> None:
-        request_id = new_request_id()
-        make_vendor_fail()
-        with pytest.raises(ProviderTransientError) as raised:
-            provider.check_enterprise(request_id=request_id, company=contract_companies.known)
-        assert raised.value.reason_code == ReasonCode.VENDOR_ERROR
-        assert_no_personal_data(raised.value, contract_companies.known)
-
-        result = provider.check_enterprise(request_id=request_id, company=contract_companies.known)
-        assert result.passed
+        answer = first_call(provider, contract_identities.known, request_id, RETURN_URL)
+        assert isinstance(answer, LivenessSession) or getattr(answer, "passed", False)
 
     def test_bad_credentials_are_a_permanent_rejection(
         self,
@@ -355,20 +507,57 @@ class ProviderContract:
         contract_identities: ContractIdentities,
     ) -> None:
         with pytest.raises(ProviderPermanentError) as raised:
-            provider_with_bad_credentials.check_identity(
-                request_id=new_request_id(), identity=contract_identities.known
+            first_call(
+                provider_with_bad_credentials,
+                contract_identities.known,
+                new_request_id(),
+                RETURN_URL,
             )
         assert raised.value.reason_code == ReasonCode.REJECTED_REQUEST
         assert_no_personal_data(raised.value, contract_identities.known)
 
-    def test_bad_credentials_refuse_an_enterprise_check_permanently(
-        self,
-        provider_with_bad_credentials: BaseProvider,
-        contract_companies: ContractCompanies,
+
+class ProbeContract(_Part):
+    """``manage.py check_provider``: one call that costs nothing proves the configuration."""
+
+    def test_probe_with_good_credentials_says_what_answered(self, provider: BaseProvider) -> None:
+        line = provider.probe()
+        assert isinstance(line, str) and line
+
+    def test_probe_with_bad_credentials_explains_the_refusal(
+        self, provider_with_bad_credentials: BaseProvider
     ) -> None:
         with pytest.raises(ProviderPermanentError) as raised:
-            provider_with_bad_credentials.check_enterprise(
-                request_id=new_request_id(), company=contract_companies.known
-            )
-        assert raised.value.reason_code == ReasonCode.REJECTED_REQUEST
-        assert_no_personal_data(raised.value, contract_companies.known)
+            provider_with_bad_credentials.probe()
+        assert raised.value.diagnosis in ("credentials", "signature")
+
+
+def contract_parts(provider: type[BaseProvider]) -> set[type]:
+    """The parts of the contract a provider's declared capabilities promise."""
+    parts: set[type] = {LivenessContract, TroubleContract, ProbeContract}
+    if provider.checks_identity_separately:
+        parts.add(IdentityCheckContract)
+    if provider.checks_birth_date:
+        parts.add(BirthDateContract)
+    if provider.checks_enterprises:
+        parts.add(EnterpriseContract)
+    parts.add(
+        {
+            "signed": SignedNotificationContract,
+            "hint": HintNotificationContract,
+            "none": NoNotificationContract,
+        }[provider.notifications]
+    )
+    return parts
+
+
+class ProviderContract(
+    IdentityCheckContract,
+    BirthDateContract,
+    EnterpriseContract,
+    LivenessContract,
+    SignedNotificationContract,
+    TroubleContract,
+    ProbeContract,
+):
+    """Everything the sandbox's own API offers."""

@@ -128,6 +128,13 @@ class TestSandboxProvider(ProviderContract):
         return fail_once
 
     @pytest.fixture
+    def make_result_late(self, sandbox_settings_override: SandboxHandle) -> Callable[[float], None]:
+        def late(seconds: float) -> None:
+            sandbox_settings_override.set_faults(result_delay_ms=int(seconds * 1000))
+
+        return late
+
+    @pytest.fixture
     def provider_with_bad_credentials(
         self, sandbox_settings_override: SandboxHandle
     ) -> Iterator[SandboxProvider]:

@@ -25,7 +25,7 @@ from kernel.queueing import send_after_commit
 
 from ..app_settings import app_settings
 from ..models import VerificationBase, VerificationEvent, one_active_constraint_name
-from ..providers import provider_name
+from ..providers import router
 from ..providers.base import CheckResult, ReasonCode
 from .reads import attempts_today, current_of, lockout_lifts_at
 
@@ -133,6 +133,22 @@ class Lifecycle[V: VerificationBase]:
                 },
             )
 
+    def route_key(self, fields: Mapping[str, Any]) -> str:
+        """What the router routes this verification by: its document type, or ``enterprise``."""
+        raise NotImplementedError
+
+    def choose_provider(self, fields: Mapping[str, Any]) -> str:
+        """The provider that will make every call of this verification (the router's choice,
+        recorded on it). A type no provider covers is refused with the form's words."""
+        key = self.route_key(fields)
+        try:
+            return router.choose(key)
+        except router.NoProvider:
+            raise ValidationError(
+                _("This document type cannot be verified here at the moment."),
+                code="no_provider",
+            ) from None
+
     def create(self, *, user: User, **fields: Any) -> V:
         """Insert a submitted verification and queue its first provider call. Checked again
         under the account's lock (``accounts.services.user_lock``): a concurrent submission of
@@ -148,7 +164,7 @@ class Lifecycle[V: VerificationBase]:
                     user=user,
                     phone=fields.pop("phone", user.phone),
                     status=self.model.SUBMITTED,
-                    provider=provider_name(),
+                    provider=self.choose_provider(fields),
                     **fields,
                 )
                 self.event(verification, Event.SUBMITTED)

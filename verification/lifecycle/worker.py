@@ -12,6 +12,7 @@ from celery import Task
 from django.db import DatabaseError
 
 from ..app_settings import app_settings
+from ..providers import router
 from ..providers.base import (
     ProviderError,
     ProviderPermanentError,
@@ -38,16 +39,20 @@ def call_provider(
     call: Callable[[], None],
     record_failure: Callable[[ReasonCode], int],
     mark_error: Callable[[ReasonCode], object],
+    provider: str = "",
 ) -> None:
     """Run ``call``; turn provider trouble into a retry or, finally, an ``error`` state.
 
     ``record_failure`` counts a transient failure on the record and returns the count,
     ``mark_error`` stops the record for support staff with a reason code. The cap is on the
     stored count, not on Celery's retry counter, which starts again at zero when the sweeper
-    re-enqueues: retries stay capped whatever redelivers them."""
+    re-enqueues: retries stay capped whatever redelivers them. Each transient failure and
+    each answer also counts on ``provider``'s circuit (``verification.providers.router``)."""
     try:
         call()
     except ProviderTransientError as exc:
+        if provider:
+            router.record_failure(provider)
         failures = record_failure(exc.reason_code)
         if failures > app_settings.PROVIDER_MAX_RETRIES:
             mark_error(exc.reason_code)
@@ -67,6 +72,9 @@ def call_provider(
         # retrying blindly. Only the type is logged: a message may quote the vendor's payload.
         logger.error("%s: unexpected %s from the provider call", task.name, type(exc).__name__)
         mark_error(ReasonCode.VENDOR_ERROR)
+    else:
+        if provider:
+            router.record_success(provider)
 
 
 class ProviderTask(Task):
@@ -98,4 +106,5 @@ class ProviderTask(Task):
             mark_error=lambda reason: lifecycle.mark_error(
                 verification_id=verification_id, reason_code=reason
             ),
+            provider=verification.provider,
         )

@@ -46,6 +46,13 @@ _ENTERPRISE_REASONS = frozenset(
         ReasonCode.NO_SUCH_COMPANY,
     }
 )
+# The sandbox's refusals, in the words of ``base.DIAGNOSES``.
+_DIAGNOSIS = {
+    "unknown_app": "credentials",
+    "bad_signature": "signature",
+    "stale_timestamp": "clock",
+    "replayed_nonce": "signature",
+}
 _LIVENESS_RESULTS = {
     "pass": ReasonCode.OK,
     "fail": ReasonCode.LIVENESS_FAILED,
@@ -71,6 +78,25 @@ class SandboxProvider(BaseProvider):
     re-fetches the result rather than trusting a notification, so a replay gains nothing."""
 
     name = "sandbox"
+    display_name = "Sandbox"
+    document_types = frozenset(
+        {
+            "cn_resident_id",
+            "hk_mo_travel_permit",
+            "tw_travel_permit",
+            "hk_mo_residence_permit",
+            "tw_residence_permit",
+            "foreign_permanent_resident_id",
+        }
+    )
+    checks_enterprises = True
+    checks_birth_date = True
+    notifications = "signed"
+    required_settings = ("SANDBOX_PROVIDER_SECRET",)
+
+    @classmethod
+    def timeout(cls) -> float:
+        return sandbox_settings.TIMEOUT
 
     def __init__(
         self,
@@ -149,7 +175,9 @@ class SandboxProvider(BaseProvider):
             passed=reason == ReasonCode.OK, reason_code=reason, provider_ref=provider_ref
         )
 
-    def parse_notification(self, *, body: bytes, headers: Mapping[str, str]) -> str:
+    def parse_notification(
+        self, *, body: bytes, headers: Mapping[str, str], query: Mapping[str, str] | None = None
+    ) -> str:
         self._require_secret()
         try:
             signing.verify_signed(
@@ -172,6 +200,16 @@ class SandboxProvider(BaseProvider):
         if not isinstance(ref, str) or not ref:
             raise ProviderPermanentError("sandbox notification names no session")
         return ref
+
+    def probe(self) -> str:
+        """Ask for a face session nobody opened: the sandbox answers 404 ``unknown_ref``."""
+        try:
+            self._call("/api/v1/liveness/query", {"ref": "lv_realname_probe"})
+        except ProviderPermanentError as refusal:
+            if "unknown_ref" in str(refusal):
+                return f"{self.url} verified our signature and answered: no such session"
+            raise
+        raise ProviderPermanentError("sandbox answered a session nobody opened")
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -216,9 +254,11 @@ class SandboxProvider(BaseProvider):
                 f"sandbox {path} answered {status}", reason_code=ReasonCode.VENDOR_ERROR
             )
         if status >= 400:
+            code = _error_code(response)
             raise ProviderPermanentError(
-                f"sandbox {path} refused the request: {status} {_error_code(response)}",
+                f"sandbox {path} refused the request: {status} {code}",
                 reason_code=ReasonCode.REJECTED_REQUEST,
+                diagnosis=_DIAGNOSIS.get(code, ""),
             )
         if status != 200:
             raise ProviderPermanentError(
