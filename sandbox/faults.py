@@ -24,13 +24,22 @@ class Faults:
     # arrives before the result is ready).
     callback_duplicates: int = 0
     result_delay_ms: int = 0
+    # The next vendor-protocol call answers this vendor code instead of its result, once (each
+    # protocol reads it its own way: an Aliyun Code, a Tencent Error.Code or Result, an Alipay
+    # sub_code); see each module of ``sandbox.vendors``.
+    vendor_code: str = ""
 
     def update(self, values: Mapping[str, object]) -> None:
         """Set the given fields; raise InvalidRequest naming the first bad one."""
-        checked: dict[str, int | float] = {}
+        checked: dict[str, int | float | str] = {}
         for name, value in values.items():
             if name not in {f.name for f in fields(self)}:
                 raise InvalidRequest(name)
+            if name == "vendor_code":
+                if not isinstance(value, str) or len(value) > 100:
+                    raise InvalidRequest(name)
+                checked[name] = value  # type: ignore[assignment]
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise InvalidRequest(name)
             if value < 0 or (name.endswith("_rate") and value > 1):

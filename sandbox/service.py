@@ -458,6 +458,12 @@ class SandboxService:
         trouble = self._apply_faults()
         return trouble is not None
 
+    def take_vendor_code(self) -> str:
+        """The vendor code the next call must answer (fault ``vendor_code``), used up once."""
+        with self._lock:
+            code, self._faults.vendor_code = self._faults.vendor_code, ""
+            return code
+
     def callback_copies(self) -> int:
         """How many times a vendor sends each callback (fault ``callback_duplicates``)."""
         with self._lock:
