@@ -38,7 +38,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SANDBOX_PROVIDER_CLASS = "verification.providers.sandbox.SandboxProvider"
 _LISTENING = re.compile(r"sandbox provider listening on (http://\S+)")
 NOTIFICATION_WAIT_SECONDS = 15
-NO_FAULTS = {"latency_ms": 0, "error_rate": 0.0, "timeout_rate": 0.0, "fail_next": 0}
+NO_FAULTS: dict[str, Any] = {
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    "timeout_rate": 0.0,
+    "fail_next": 0,
+    "callback_duplicates": 0,
+    "result_delay_ms": 0,
+    "vendor_code": "",
+}
 
 
 def stop_process(process: subprocess.Popen, *, timeout: float) -> None:
