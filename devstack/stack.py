@@ -74,28 +74,116 @@ def _wait_for_health(url: str, web: subprocess.Popen, timeout: float = 90) -> bo
 
 SANDBOX_PROVIDER = "verification.providers.sandbox.SandboxProvider"
 
+# A vendor in VERIFICATION_PROVIDERS whose endpoint variable is unset is played by the local
+# sandbox, in that vendor's own protocol (sandbox/vendors/): the adapter is the real one.
+VENDOR_ENDPOINTS = {
+    "aliyun": "ALIYUN_ENDPOINT",
+    "tencent": "TENCENT_ENDPOINT",
+    "alipay": "ALIPAY_GATEWAY",
+}
 
-def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
-    """Start the sandbox identity provider unless a real provider or an external sandbox is
-    configured; web and worker get its URL and a shared secret through ``env``."""
+
+def _played_by_sandbox(env: dict[str, str]) -> list[str]:
     providers = [
         name.strip() for name in env.get("VERIFICATION_PROVIDERS", "").split(",") if name.strip()
     ] or VerificationSettings.PROVIDERS.default()
-    if "sandbox" not in providers and SANDBOX_PROVIDER not in providers:
-        say("identity providers: VERIFICATION_PROVIDERS")
+    played = [
+        name
+        for name in providers
+        if name in ("sandbox", SANDBOX_PROVIDER)
+        or (name in VENDOR_ENDPOINTS and not env.get(VENDOR_ENDPOINTS[name]))
+    ]
+    return ["sandbox" if name == SANDBOX_PROVIDER else name for name in played]
+
+
+def _alipay_app_keys(env: dict[str, str]) -> None:
+    """The app's RSA key pair for the Alipay protocol, made once under .local: the sandbox
+    verifies our requests with the public half, the adapter signs with the private half."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private_path = LOCAL_DIR / "alipay-app-private.pem"
+    public_path = LOCAL_DIR / "alipay-app-public.pem"
+    if not private_path.exists() or not public_path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        private_path.chmod(0o600)
+        public_path.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    env["ALIPAY_APP_PRIVATE_KEY"] = str(private_path)
+    env["SANDBOX_PROVIDER_ALIPAY_APP_PUBLIC_KEY"] = str(public_path)
+
+
+def _point_vendors_at_sandbox(env: dict[str, str], vendors: list[str]) -> None:
+    """Endpoints and credentials of each vendor the sandbox plays (its app id and secret are
+    every protocol's key id and secret); scene and rule ids are any value the sandbox accepts."""
+    url, app_id, secret = (
+        env["SANDBOX_PROVIDER_URL"],
+        env.get("SANDBOX_PROVIDER_APP_ID", "realname-dev"),
+        env["SANDBOX_PROVIDER_SECRET"],
+    )
+    if "aliyun" in vendors:
+        env.update(
+            ALIYUN_ENDPOINT=url, ALIYUN_ACCESS_KEY_ID=app_id, ALIYUN_ACCESS_KEY_SECRET=secret
+        )
+        env.setdefault("ALIYUN_FACE_SCENE_ID", "1000000001")
+        env.setdefault("ALIYUN_ENTERPRISE_SCENE_CODE", "realname_dev")
+    if "tencent" in vendors:
+        env.update(TENCENT_ENDPOINT=url, TENCENT_SECRET_ID=app_id, TENCENT_SECRET_KEY=secret)
+        env.setdefault("TENCENT_FACE_RULE_ID", "1")
+    if "alipay" in vendors:
+        env.update(ALIPAY_GATEWAY=f"{url}/gateway.do", ALIPAY_APP_ID=app_id)
+        _alipay_app_keys(env)
+
+
+def _alipay_public_key(env: dict[str, str], sandbox: subprocess.Popen) -> None:
+    """Alipay's public key, as the sandbox made it at start: fetched once it answers."""
+    path = LOCAL_DIR / "alipay-sandbox-public.pem"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sandbox.poll() is None:
+        try:
+            with urllib.request.urlopen(  # noqa: S310 - our own loopback URL
+                f"{env['SANDBOX_PROVIDER_URL']}/_alipay/public-key", timeout=5
+            ) as response:
+                path.write_bytes(response.read())
+                env["ALIPAY_PUBLIC_KEY"] = str(path)
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    say("the sandbox did not publish its Alipay public key; Alipay calls will be refused")
+
+
+def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
+    """Start the sandbox unless no configured provider needs it (real vendors only, or an
+    external sandbox at SANDBOX_PROVIDER_URL); web and worker get its URL, the shared secret
+    and each played vendor's endpoint and credentials through ``env``."""
+    vendors = _played_by_sandbox(env)
+    if not vendors:
+        say("identity providers: VERIFICATION_PROVIDERS, at their configured endpoints")
         return None
     if env.get("SANDBOX_PROVIDER_URL"):
         say("identity provider: the sandbox at SANDBOX_PROVIDER_URL")
+        _point_vendors_at_sandbox(env, vendors)
         return None
     sandbox_port = free_port()
     env["SANDBOX_PROVIDER_URL"] = f"http://127.0.0.1:{sandbox_port}"
     env.setdefault("SANDBOX_PROVIDER_SECRET", secrets.token_urlsafe(32))
+    _point_vendors_at_sandbox(env, vendors)
     registry = env.get("SANDBOX_PROVIDER_REGISTRY") or "the built-in demo registry"
     say(
         f"identity provider: sandbox on {env['SANDBOX_PROVIDER_URL']} answering from {registry} "
-        "(demo identities: sandbox/README.md)"
+        f"as {', '.join(vendors)} (demo identities: sandbox/README.md)"
     )
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [
             PYTHON,
             "manage.py",
@@ -108,6 +196,9 @@ def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
         cwd=BASE_DIR,
         env=env,
     )
+    if "alipay" in vendors:
+        _alipay_public_key(env, process)
+    return process
 
 
 def serve(host: str, port: int) -> int:

@@ -52,6 +52,23 @@ GUIDANCE: dict[str, Guidance] = {
         _("Start a new attempt and complete the face check within 15 minutes."),
         True,
     ),
+    ReasonCode.DAILY_LIMIT_REACHED: Guidance(
+        _("This document has been checked too many times today."),
+        _(
+            "The identity provider allows only a few checks of one document a day, to protect "
+            "its holder. Please try again tomorrow; if you did not start these checks "
+            "yourself, contact customer service."
+        ),
+        True,
+    ),
+    ReasonCode.VENDOR_BUSY: Guidance(
+        _("Our identity provider is busy."),
+        _(
+            "Nothing is lost: your request is kept and will be checked as soon as the provider "
+            "can take it. You do not need to submit again."
+        ),
+        False,
+    ),
     ReasonCode.TIMEOUT: Guidance(
         _("Our identity provider did not answer."),
         _(

@@ -20,7 +20,7 @@ from accounts.phone import mask_phone
 from enterprise.models import ReviewReason
 from kernel.admin import ReadOnlyAdminMixin
 from kernel.request import client_ip
-from verification.providers import BUILT_IN, configured
+from verification.providers import BUILT_IN, configured, router
 
 from .. import selectors, services
 from ..models import Kind, ReviewQueue
@@ -175,6 +175,13 @@ class ReviewQueueAdmin(ReadOnlyAdminMixin, ReviewDetailMixin):
     list_per_page = 50
     ordering = ("-created_at",)
     actions = BULK_ACTIONS
+    change_list_template = "support/review_queue.html"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        """The queue, with each provider's circuit above it: staff see at once that a vendor
+        is failing and new verifications are going to the next one."""
+        context = {**(extra_context or {}), "circuits": router.circuits()}
+        return super().changelist_view(request, extra_context=context)
 
     @admin.display(description=gettext_lazy("verification"))
     def open_link(self, row: ReviewQueue) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.core.cache import cache
 
@@ -37,6 +38,11 @@ class CircuitState:
     state: str  # CLOSED, OPEN or HALF_OPEN
     failures: int  # transient failures in a row
     reopens_at: float | None  # unix time the cool-down ends, while open
+
+    @property
+    def reopens(self) -> datetime | None:
+        """When the cool-down ends, for people (the desk)."""
+        return datetime.fromtimestamp(self.reopens_at, tz=UTC) if self.reopens_at else None
 
 
 def _keys(provider: str) -> tuple[str, str]:
