@@ -189,6 +189,8 @@ class PersonalVerification(VerificationBase):
     liveness_restarts = models.PositiveSmallIntegerField(default=0)
 
     identity_checked_at = models.DateTimeField(null=True, blank=True)
+    # The provider checks name and number with the face (Alipay): no separate answer came.
+    identity_deferred = models.BooleanField(default=False, db_default=False, editable=False)
     face_requested_at = models.DateTimeField(null=True, blank=True)
     liveness_started_at = models.DateTimeField(null=True, blank=True)
 
@@ -220,7 +222,8 @@ class PersonalVerification(VerificationBase):
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["in_progress", "passed"])
-                | Q(identity_checked_at__isnull=False),
+                | Q(identity_checked_at__isnull=False)
+                | Q(identity_deferred=True),
                 name="verification_identity_checked_before_progress",
             ),
             models.CheckConstraint(

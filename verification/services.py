@@ -81,7 +81,9 @@ class PersonalLifecycle(Lifecycle[PersonalVerification]):
 
     def resume(self, verification: PersonalVerification) -> None:
         verification.status = (
-            Status.IN_PROGRESS if verification.identity_checked_at else Status.SUBMITTED
+            Status.IN_PROGRESS
+            if verification.identity_checked_at or verification.identity_deferred
+            else Status.SUBMITTED
         )
         if verification.liveness_ref and verification.reason_code == ReasonCode.REJECTED_REQUEST:
             # The provider refused to look up the face session (expired, or lost on its side):
@@ -185,6 +187,7 @@ def verification_defer_identity_check(*, verification_id: int) -> PersonalVerifi
     if verification is None:
         return PersonalVerification.objects.get(pk=verification_id)
     verification.status = Status.IN_PROGRESS
+    verification.identity_deferred = True
     verification.provider_failures = 0
     verification.save()
     personal.event(verification, Event.IDENTITY_DEFERRED)

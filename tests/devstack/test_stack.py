@@ -48,7 +48,7 @@ def test_serve_runs_the_whole_service_and_stops_cleanly(workdir):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "VERIFICATION_PROVIDER"}
+        if k not in {"DATABASE_URL", "REDIS_URL", "VERIFICATION_PROVIDERS"}
         and not k.startswith("SANDBOX_PROVIDER_")
     }
     env["DJANGO_SETTINGS_MODULE"] = "realname.settings.dev"

@@ -99,3 +99,23 @@ def test_licences_live_on_a_private_volume(compose):
         assert "private-data:/data/private" in compose["services"][name]["volumes"]
         assert compose["services"][name]["environment"]["PRIVATE_STORAGE_ROOT"] == "/data/private"
     assert "private-data" in compose["volumes"]
+
+
+def test_app_services_get_the_providers_and_every_vendor_credential(compose):
+    raw = COMPOSE.read_text()
+    assert re.search(r"\$\{VERIFICATION_PROVIDERS:\?[^}]+\}", raw)
+    for name in ("web", "worker", "beat"):
+        env = compose["services"][name]["environment"]
+        for variable in (
+            "VERIFICATION_ROUTES",
+            "ALIYUN_ACCESS_KEY_ID",
+            "ALIYUN_ACCESS_KEY_SECRET",
+            "TENCENT_SECRET_ID",
+            "TENCENT_SECRET_KEY",
+            "ALIPAY_APP_ID",
+            "ALIPAY_APP_PRIVATE_KEY",
+            "ALIPAY_PUBLIC_KEY",
+        ):
+            assert variable in env, (name, variable)
+        # Opting into the sandbox in production is explicit, and off unless asked for.
+        assert env["VERIFICATION_ALLOW_SANDBOX"] == "${VERIFICATION_ALLOW_SANDBOX:-false}"

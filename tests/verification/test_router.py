@@ -163,12 +163,18 @@ def test_worker_failures_count_on_the_provider_circuit_and_an_answer_resets_it(t
     def unavailable() -> None:
         raise ProviderTransientError("down", reason_code=ReasonCode.VENDOR_ERROR)
 
-    for count in range(1, 4):
+    counted: list[ReasonCode] = []
+
+    def count(reason: ReasonCode) -> int:
+        counted.append(reason)
+        return len(counted)
+
+    for _ in range(3):
         with pytest.raises(Retry):
             call_provider(
                 _Task(),
                 call=unavailable,
-                record_failure=lambda reason, n=count: n,
+                record_failure=count,
                 mark_error=lambda reason: None,
                 provider="first",
             )

@@ -92,7 +92,7 @@ class SandboxProvider(BaseProvider):
     checks_enterprises = True
     checks_birth_date = True
     notifications = "signed"
-    required_settings = ("SANDBOX_PROVIDER_SECRET",)
+    required_settings: tuple[str, ...] = ("SANDBOX_PROVIDER_SECRET",)
 
     @classmethod
     def timeout(cls) -> float:
