@@ -403,3 +403,30 @@ def test_an_enterprise_verifications_facts_are_labelled_in_chinese(support, desk
         "法定代表人",
         "状态",
     ]
+
+
+def test_the_queue_shows_each_providers_circuit_and_the_provider_of_each_row(
+    support, desk_client, settings
+):
+    from django.core.cache import cache
+
+    from verification.providers import router
+
+    settings.VERIFICATION_PROVIDERS = ["sandbox"]
+    settings.VERIFICATION_CIRCUIT_FAILURES = 2
+    cache.delete_many(list(router._keys("sandbox")))
+    failed = FailedPersonalFactory.create()
+    client = desk_client(support)
+
+    page = client.get(QUEUE).content.decode()
+    assert "Identity providers" in page
+    assert "closed: working" in page
+
+    router.record_failure("sandbox")
+    router.record_failure("sandbox")
+    page = client.get(QUEUE).content.decode()
+    assert "open: new verifications go to the next provider" in page
+    cache.delete_many(list(router._keys("sandbox")))
+
+    detail = client.get(detail_url(failed)).content.decode()
+    assert failed.provider and failed.provider in detail

@@ -297,3 +297,45 @@ def test_check_provider_command_names_missing_settings_and_unknown_names(setting
 
 def test_the_demo_identity_is_routable_by_default():
     assert route(DEMO["document_type"]) == ["sandbox"]
+
+
+class WithFaceOnly(_Fake):
+    """Like Alipay: name and number are checked together with the face."""
+
+    name = "with_face"
+    document_types = frozenset({"cn_resident_id"})
+    checks_identity_separately = False
+    required_settings = ()
+
+    def check_identity(self, *, request_id: str, identity: Identity) -> CheckResult:
+        raise AssertionError("a provider that checks identity with the face is never asked")
+
+
+@pytest.mark.django_db
+def test_a_provider_checking_identity_with_the_face_goes_straight_to_the_face_step(
+    settings, monkeypatch
+):
+    from django.test import Client
+
+    from verification import tasks
+    from verification.models import VerificationEvent
+
+    settings.VERIFICATION_PROVIDERS = [f"{PROVIDERS}.WithFaceOnly"]
+    monkeypatch.setattr(services.personal, "enqueue", lambda task_name, verification_id: None)
+    user = MemberFactory.create(face=True)
+    verification = submit_demo(user)
+    assert verification.provider == "with_face"
+
+    tasks._check_identity(verification)
+    tasks._check_identity(verification)  # a redelivered task changes nothing
+
+    verification.refresh_from_db()
+    assert verification.status == "in_progress"
+    assert verification.identity_deferred and verification.identity_checked_at is None
+    events = VerificationEvent.objects.filter(verification_id=verification.pk)
+    assert [e.event for e in events].count(VerificationEvent.Event.IDENTITY_DEFERRED) == 1
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(user)
+    page = client.get(verification.get_absolute_url()).content.decode()
+    assert "checks your name and document together with your face" in page
+    assert "Your name and document match" not in page
