@@ -215,6 +215,9 @@ class SandboxService:
             for key, value in environ.items()
             if key.startswith("HTTP_")
         }
+        # WSGI keeps Content-Type out of the HTTP_* keys; vendors sign it (Tencent's TC3).
+        if environ.get("CONTENT_TYPE"):
+            request_headers["content-type"] = str(environ["CONTENT_TYPE"])
         try:
             response = self._dispatch(environ, method, path, request_headers)
         except Exception as exc:

@@ -76,7 +76,7 @@ class SandboxHandle:
         headers["Content-Type"] = "application/json"
         return httpx.post(self.url + path, content=body, headers=headers, timeout=10)
 
-    def set_faults(self, **faults: float) -> dict[str, Any]:
+    def set_faults(self, **faults: float | str) -> dict[str, Any]:
         """E.g. ``set_faults(fail_next=2)`` or ``set_faults(timeout_rate=1, hang_seconds=5)``."""
         response = self.signed_post("/_faults", faults)
         response.raise_for_status()
