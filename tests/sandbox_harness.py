@@ -48,6 +48,7 @@ NO_FAULTS: dict[str, Any] = {
     "callback_duplicates": 0,
     "result_delay_ms": 0,
     "vendor_code": "",
+    "bad_signatures": 0,
 }
 
 

@@ -41,7 +41,6 @@ KNOWN = Identity(DEMO["name"], DEMO["document_type"], DEMO["document_number"])
 NAME_MISMATCH = Identity("测试乙", KNOWN.document_type, KNOWN.document_number)
 UNKNOWN = Identity("测试甲", "cn_resident_id", "110101199001019992", date(1990, 1, 1))
 TIMEOUT = 2.0
-EXTRA_FAULTS = {"vendor_code": "", "bad_signatures": 0, "result_delay_ms": 0}
 
 
 @pytest.fixture
@@ -51,7 +50,6 @@ def alipay_sandbox(sandbox_provider: SandboxHandle) -> Iterator[SandboxHandle]:
         yield sandbox_provider
     finally:
         sandbox_provider.clear_faults()
-        sandbox_provider.signed_post("/_faults", EXTRA_FAULTS).raise_for_status()
 
 
 def set_fault(sandbox: SandboxHandle, **faults: Any) -> None:
