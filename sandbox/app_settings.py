@@ -34,6 +34,12 @@ class SandboxSettings(AppSettings):
         "",
         "CSV of the business registry for enterprise checks; empty means the built-in demo.",
     )
+    ALIPAY_APP_PUBLIC_KEY = Setting(
+        str,
+        "",
+        "The app's RSA public key (PEM text, or the path of a PEM file) the sandbox's Alipay "
+        "protocol verifies requests with; empty: it refuses every Alipay call as badly signed.",
+    )
 
 
 sandbox_settings = SandboxSettings()

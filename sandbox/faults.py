@@ -28,6 +28,9 @@ class Faults:
     # protocol reads it its own way: an Aliyun Code, a Tencent Error.Code or Result, an Alipay
     # sub_code); see each module of ``sandbox.vendors``.
     vendor_code: str = ""
+    # The next N vendor-protocol answers carry a signature made with the wrong key (Alipay signs
+    # its answers: the adapter must refuse them).
+    bad_signatures: int = 0
 
     def update(self, values: Mapping[str, object]) -> None:
         """Set the given fields; raise InvalidRequest naming the first bad one."""
@@ -44,7 +47,13 @@ class Faults:
                 raise InvalidRequest(name)
             if value < 0 or (name.endswith("_rate") and value > 1):
                 raise InvalidRequest(name)
-            if name in ("latency_ms", "fail_next", "callback_duplicates", "result_delay_ms"):
+            if name in (
+                "latency_ms",
+                "fail_next",
+                "callback_duplicates",
+                "result_delay_ms",
+                "bad_signatures",
+            ):
                 if value != int(value):
                     raise InvalidRequest(name)
                 value = int(value)

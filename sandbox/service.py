@@ -59,6 +59,9 @@ class SandboxConfig:
     faults: Faults = field(default_factory=Faults)
     session_ttl: float = SESSION_TTL_SECONDS
     notify_retry_delays: tuple[float, ...] = NOTIFY_RETRY_DELAYS
+    # The app's RSA public key (PEM) the Alipay protocol verifies requests with; empty: it
+    # refuses every signed call (``sandbox.vendors.alipay``).
+    alipay_app_public_key: str = ""
 
 
 @dataclass

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from sandbox import signing
 from sandbox.registry import CompanyRegistry, Registry
 from sandbox.server import make_sandbox_server
 from sandbox.service import SandboxConfig, SandboxService
+from sandbox.vendors.alipay_signing import generate_key_pair
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SANDBOX_PROVIDER_CLASS = "verification.providers.sandbox.SandboxProvider"
@@ -46,6 +48,7 @@ NO_FAULTS: dict[str, Any] = {
     "callback_duplicates": 0,
     "result_delay_ms": 0,
     "vendor_code": "",
+    "bad_signatures": 0,
 }
 
 
@@ -67,6 +70,10 @@ class SandboxHandle:
     secret: str
     app_id: str
     log_path: Path | None = None
+    # Alipay signs with RSA: the app's private key (the sandbox was given its public key) and
+    # the sandbox's own "Alipay public key", fetched from /_alipay/public-key.
+    alipay_app_private_key: str = ""
+    alipay_public_key: str = ""
 
     def signed_post(self, path: str, payload: dict[str, Any]) -> httpx.Response:
         body = json.dumps(payload).encode()
@@ -89,6 +96,19 @@ class SandboxHandle:
         return httpx.get(self.url + "/_faults", timeout=10).json()
 
 
+@cache
+def alipay_app_key_pair() -> tuple[str, str]:
+    """The app's RSA key pair for Alipay's protocol, made once per test session:
+    (private PEM, public PEM)."""
+    return generate_key_pair()
+
+
+def _alipay_public_key(url: str) -> str:
+    response = httpx.get(url + "/_alipay/public-key", timeout=10)
+    response.raise_for_status()
+    return response.text
+
+
 @contextmanager
 def running_sandbox_process() -> Iterator[SandboxHandle]:
     """``manage.py run_sandbox_provider --port 0`` as a real subprocess with a random secret;
@@ -105,6 +125,10 @@ def running_sandbox_process() -> Iterator[SandboxHandle]:
         "w+", prefix="realname-sandbox-", suffix=".log", delete=False
     )
     log_path = Path(log_file.name)
+    app_private_key, app_public_key = alipay_app_key_pair()
+    key_dir = tempfile.TemporaryDirectory(prefix="realname-alipay-")
+    app_public_key_path = Path(key_dir.name) / "app-public-key.pem"
+    app_public_key_path.write_text(app_public_key)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -116,6 +140,8 @@ def running_sandbox_process() -> Iterator[SandboxHandle]:
             "0",
             "--app-id",
             app_id,
+            "--alipay-app-public-key",
+            str(app_public_key_path),
         ],
         cwd=BASE_DIR,
         env=env,
@@ -124,10 +150,18 @@ def running_sandbox_process() -> Iterator[SandboxHandle]:
     )
     try:
         url = _wait_for_start(process, log_path)
-        yield SandboxHandle(url=url, secret=secret, app_id=app_id, log_path=log_path)
+        yield SandboxHandle(
+            url=url,
+            secret=secret,
+            app_id=app_id,
+            log_path=log_path,
+            alipay_app_private_key=app_private_key,
+            alipay_public_key=_alipay_public_key(url),
+        )
     finally:
         stop_process(process, timeout=10)
         log_file.close()
+        key_dir.cleanup()
 
 
 def _wait_for_start(process: subprocess.Popen[bytes], log_path: Path) -> str:
@@ -194,6 +228,7 @@ def build_sandbox_service(
     clock: Callable[[], float],
     public_url: str = "",
     company_registry: str | Path = "",
+    alipay_app_public_key: str = "",
 ) -> SandboxService:
     """The service as ``run_sandbox_provider`` builds it; ``company_registry`` is a CSV path,
     empty for the built-in demo."""
@@ -205,6 +240,7 @@ def build_sandbox_service(
             registry=Registry.from_csv(),
             companies=CompanyRegistry.from_csv(company_registry),
             notify_retry_delays=(0.1, 0.2),
+            alipay_app_public_key=alipay_app_public_key,
         ),
         clock=clock,
     )
@@ -216,13 +252,24 @@ def running_sandbox_in_process(*, company_registry: str | Path = "") -> Iterator
     :class:`FakeClock` (signatures still follow the wall clock)."""
     clock = FakeClock()
     secret = secrets.token_urlsafe(32)
+    app_private_key, app_public_key = alipay_app_key_pair()
     service = build_sandbox_service(
-        secret=secret, app_id="realname-test", clock=clock, company_registry=company_registry
+        secret=secret,
+        app_id="realname-test",
+        clock=clock,
+        company_registry=company_registry,
+        alipay_app_public_key=app_public_key,
     )
     with serve_in_thread(service) as url:
         service.config = replace(service.config, public_url=url)
         yield InProcessSandbox(
-            url=url, secret=secret, app_id="realname-test", clock=clock, service=service
+            url=url,
+            secret=secret,
+            app_id="realname-test",
+            alipay_app_private_key=app_private_key,
+            alipay_public_key=_alipay_public_key(url),
+            clock=clock,
+            service=service,
         )
 
 

@@ -47,6 +47,12 @@ class Command(BaseCommand):
             help="how browsers reach the face page; default: SANDBOX_PROVIDER_PUBLIC_URL or "
             "the address it listens on",
         )
+        parser.add_argument(
+            "--alipay-app-public-key",
+            help="PEM file of the app's RSA public key the Alipay protocol verifies requests "
+            "with; default: SANDBOX_PROVIDER_ALIPAY_APP_PUBLIC_KEY (PEM text or a path). "
+            "Alipay's own key is made at start and served at /_alipay/public-key",
+        )
 
     def handle(
         self,
@@ -58,6 +64,7 @@ class Command(BaseCommand):
         registry: str | None,
         company_registry: str | None,
         public_url: str | None,
+        alipay_app_public_key: str | None,
         **options: Any,
     ) -> None:
         secret = secret or _configured("SECRET", sandbox_settings.SECRET)
@@ -82,16 +89,27 @@ class Command(BaseCommand):
             raise CommandError(
                 f"SANDBOX_PROVIDER_{str(exc).upper()} is not a valid value"
             ) from None
-        service = SandboxService(
-            SandboxConfig(
-                app_id=app_id or _configured("APP_ID", sandbox_settings.APP_ID),
-                secret=secret,
-                public_url="",  # known once the port is
-                registry=people,
-                companies=companies,
-                faults=faults,
+        try:
+            alipay_key = _pem_text(
+                alipay_app_public_key
+                or _configured("ALIPAY_APP_PUBLIC_KEY", sandbox_settings.ALIPAY_APP_PUBLIC_KEY)
             )
-        )
+        except OSError as exc:
+            raise CommandError(f"cannot read the Alipay app public key: {exc.strerror}") from None
+        try:
+            service = SandboxService(
+                SandboxConfig(
+                    app_id=app_id or _configured("APP_ID", sandbox_settings.APP_ID),
+                    secret=secret,
+                    public_url="",  # known once the port is
+                    registry=people,
+                    companies=companies,
+                    faults=faults,
+                    alipay_app_public_key=alipay_key,
+                )
+            )
+        except ValueError:
+            raise CommandError("the Alipay app public key is not an RSA public key") from None
         try:
             server = make_sandbox_server(service, host, port)
         except OSError as exc:
@@ -123,3 +141,11 @@ def _configured(name: str, from_settings: str) -> str:
     """The environment first (this process plays another company's service and is configured
     like one), then the Django setting of the same name."""
     return os.environ.get(f"SANDBOX_PROVIDER_{name}", "") or from_settings
+
+
+def _pem_text(value: str) -> str:
+    """A key given as PEM text, or as the path of a file holding it."""
+    if not value or "-----BEGIN" in value or not os.path.isfile(value):
+        return value
+    with open(value, encoding="ascii") as handle:
+        return handle.read()
