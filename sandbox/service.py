@@ -194,9 +194,9 @@ class SandboxService:
         self._last_prune = clock()
         self._stopping = threading.Event()
         self._random = random.Random()  # noqa: S311 - faults only, nothing secret
-        from .vendors import protocols  # the vendors' modules use this one's helpers
-
-        self._vendors = protocols(self)
+        # The vendor protocols (``sandbox.vendors``) build on this class, so they are plugged
+        # in from outside: ``sandbox.vendors.serve_vendors(service)``.
+        self._vendors: list[Any] = []
         self._routes: dict[str, Callable[[dict[str, Any]], _Response]] = {
             "/api/v1/identity/check": self._identity_check,
             "/api/v1/enterprise/check": self._enterprise_check,
@@ -449,6 +449,10 @@ class SandboxService:
         }
 
     # -- what the vendor protocols (``sandbox.vendors``) build on ---------------------------
+
+    def add_vendor(self, protocol: Any) -> None:
+        """Answer the requests ``protocol`` claims (first claim wins), beside our own API."""
+        self._vendors.append(protocol)
 
     @property
     def stopping(self) -> threading.Event:

@@ -34,6 +34,7 @@ from sandbox import signing
 from sandbox.registry import CompanyRegistry, Registry
 from sandbox.server import make_sandbox_server
 from sandbox.service import SandboxConfig, SandboxService
+from sandbox.vendors import serve_vendors
 from sandbox.vendors.alipay_signing import generate_key_pair
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -232,17 +233,19 @@ def build_sandbox_service(
 ) -> SandboxService:
     """The service as ``run_sandbox_provider`` builds it; ``company_registry`` is a CSV path,
     empty for the built-in demo."""
-    return SandboxService(
-        SandboxConfig(
-            app_id=app_id,
-            secret=secret,
-            public_url=public_url,
-            registry=Registry.from_csv(),
-            companies=CompanyRegistry.from_csv(company_registry),
-            notify_retry_delays=(0.1, 0.2),
-            alipay_app_public_key=alipay_app_public_key,
-        ),
-        clock=clock,
+    return serve_vendors(
+        SandboxService(
+            SandboxConfig(
+                app_id=app_id,
+                secret=secret,
+                public_url=public_url,
+                registry=Registry.from_csv(),
+                companies=CompanyRegistry.from_csv(company_registry),
+                notify_retry_delays=(0.1, 0.2),
+                alipay_app_public_key=alipay_app_public_key,
+            ),
+            clock=clock,
+        )
     )
 
 

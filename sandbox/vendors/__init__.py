@@ -36,6 +36,14 @@ class VendorProtocol(Protocol):
     def handle(self, request: VendorRequest) -> Any: ...
 
 
+def serve_vendors(service: SandboxService) -> SandboxService:
+    """Plug every vendor protocol into ``service`` (which does not import them: they build on
+    it); returns it, for ``SandboxService(...)`` to be wrapped in one expression."""
+    for protocol in protocols(service):
+        service.add_vendor(protocol)
+    return service
+
+
 def protocols(service: SandboxService) -> list[VendorProtocol]:
     found: list[VendorProtocol] = []
     for module_name in MODULES:

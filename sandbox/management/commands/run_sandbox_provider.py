@@ -14,6 +14,7 @@ from sandbox.faults import Faults, InvalidRequest
 from sandbox.registry import CompanyRegistry, Registry, RegistryError
 from sandbox.server import make_sandbox_server
 from sandbox.service import SandboxConfig, SandboxService
+from sandbox.vendors import serve_vendors
 
 
 def _stop(signum: int, frame: object) -> NoReturn:
@@ -97,15 +98,17 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read the Alipay app public key: {exc.strerror}") from None
         try:
-            service = SandboxService(
-                SandboxConfig(
-                    app_id=app_id or _configured("APP_ID", sandbox_settings.APP_ID),
-                    secret=secret,
-                    public_url="",  # known once the port is
-                    registry=people,
-                    companies=companies,
-                    faults=faults,
-                    alipay_app_public_key=alipay_key,
+            service = serve_vendors(
+                SandboxService(
+                    SandboxConfig(
+                        app_id=app_id or _configured("APP_ID", sandbox_settings.APP_ID),
+                        secret=secret,
+                        public_url="",  # known once the port is
+                        registry=people,
+                        companies=companies,
+                        faults=faults,
+                        alipay_app_public_key=alipay_key,
+                    )
                 )
             )
         except ValueError:
