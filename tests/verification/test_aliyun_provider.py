@@ -69,6 +69,12 @@ ALL_FAULTS_CLEARED = {
 }
 
 
+def force_code(sandbox: SandboxHandle, code: str) -> None:
+    """The next call answers Aliyun's ``code`` (the sandbox's ``vendor_code`` fault, a string,
+    which ``SandboxHandle.set_faults`` does not type)."""
+    sandbox.signed_post("/_faults", {"vendor_code": code}).raise_for_status()
+
+
 @pytest.fixture
 def aliyun_sandbox(settings: Any, sandbox_provider: SandboxHandle) -> Iterator[SandboxHandle]:
     """Our Aliyun settings pointed at the sandbox; every fault cleared after the test."""
@@ -82,7 +88,7 @@ def aliyun_sandbox(settings: Any, sandbox_provider: SandboxHandle) -> Iterator[S
     try:
         yield sandbox_provider
     finally:
-        sandbox_provider.set_faults(**ALL_FAULTS_CLEARED)
+        sandbox_provider.signed_post("/_faults", ALL_FAULTS_CLEARED).raise_for_status()
 
 
 def _companies() -> ContractCompanies:
@@ -177,7 +183,7 @@ def _assert_raised_as(error: BaseException, outcome: Outcome) -> None:
 @pytest.mark.parametrize("code", sorted(GATEWAY_CODES))
 def test_gateway_code_maps_as_the_table_says(aliyun_sandbox: SandboxHandle, code: str) -> None:
     outcome = GATEWAY_CODES[code]
-    aliyun_sandbox.set_faults(vendor_code=code)
+    force_code(aliyun_sandbox, code)
     provider = AliyunProvider()
     if outcome.kind == RESULT:
         result = provider.check_identity(request_id=new_request_id(), identity=KNOWN)
@@ -192,7 +198,7 @@ def test_gateway_code_maps_as_the_table_says(aliyun_sandbox: SandboxHandle, code
 @pytest.mark.parametrize("code", sorted(BUSINESS_CODES))
 def test_business_code_maps_as_the_table_says(aliyun_sandbox: SandboxHandle, code: str) -> None:
     outcome = BUSINESS_CODES[code]
-    aliyun_sandbox.set_faults(vendor_code=code)
+    force_code(aliyun_sandbox, code)
     provider = AliyunProvider()
     ref = "0123456789abcdef0123456789abcdef"
     if outcome.kind == PENDING:
@@ -211,7 +217,7 @@ def test_business_code_maps_as_the_table_says(aliyun_sandbox: SandboxHandle, cod
 def test_a_persons_code_when_opening_a_face_session_is_a_refusal_with_that_reason(
     aliyun_sandbox: SandboxHandle, code: str
 ) -> None:
-    aliyun_sandbox.set_faults(vendor_code=code)
+    force_code(aliyun_sandbox, code)
     with pytest.raises(ProviderPermanentError) as raised:
         AliyunProvider().start_liveness(
             request_id=new_request_id(),
@@ -227,7 +233,7 @@ def test_a_persons_code_when_opening_a_face_session_is_a_refusal_with_that_reaso
 def test_id2meta_biz_code_maps_as_the_table_says(
     aliyun_sandbox: SandboxHandle, biz_code: str
 ) -> None:
-    aliyun_sandbox.set_faults(vendor_code=f"BizCode:{biz_code}")
+    force_code(aliyun_sandbox, f"BizCode:{biz_code}")
     result = AliyunProvider().check_identity(request_id=new_request_id(), identity=KNOWN)
     assert result.reason_code == ID2META_BIZ_CODES[biz_code].reason
     assert result.passed == (biz_code == "1")
@@ -237,7 +243,7 @@ def test_id2meta_biz_code_maps_as_the_table_says(
 def test_enterprise_biz_code_maps_as_the_table_says(
     aliyun_sandbox: SandboxHandle, biz_code: str
 ) -> None:
-    aliyun_sandbox.set_faults(vendor_code=f"BizCode:{biz_code}")
+    force_code(aliyun_sandbox, f"BizCode:{biz_code}")
     result = AliyunProvider().check_enterprise(
         request_id=new_request_id(), company=_companies().known
     )
@@ -248,7 +254,7 @@ def test_enterprise_biz_code_maps_as_the_table_says(
 def test_describe_sub_code_maps_as_the_table_says(
     aliyun_sandbox: SandboxHandle, sub_code: str
 ) -> None:
-    aliyun_sandbox.set_faults(vendor_code=f"SubCode:{sub_code}")
+    force_code(aliyun_sandbox, f"SubCode:{sub_code}")
     result = AliyunProvider().fetch_liveness_result(provider_ref="0123456789abcdef0123456789abcdef")
     expected = SUB_CODES.get(sub_code, Outcome(RESULT, ReasonCode.LIVENESS_FAILED)).reason
     assert result is not None
@@ -257,7 +263,7 @@ def test_describe_sub_code_maps_as_the_table_says(
 
 
 def test_an_unknown_gateway_code_is_a_permanent_refusal(aliyun_sandbox: SandboxHandle) -> None:
-    aliyun_sandbox.set_faults(vendor_code="Something.New")
+    force_code(aliyun_sandbox, "Something.New")
     with pytest.raises(ProviderPermanentError) as refused:
         AliyunProvider().check_identity(request_id=new_request_id(), identity=KNOWN)
     assert refused.value.reason_code == ReasonCode.REJECTED_REQUEST
