@@ -218,9 +218,11 @@ class SandboxService:
             for key, value in environ.items()
             if key.startswith("HTTP_")
         }
-        # WSGI keeps Content-Type out of the HTTP_* keys; vendors sign it (Tencent's TC3).
-        if environ.get("CONTENT_TYPE"):
-            request_headers["content-type"] = str(environ["CONTENT_TYPE"])
+        # WSGI keeps these two apart from the HTTP_* keys, but vendors sign them (Aliyun's ACS3
+        # and Tencent's TC3 sign content-type), so a vendor protocol must see them as sent.
+        for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
+            if environ.get(key):
+                request_headers[name] = str(environ[key])
         try:
             response = self._dispatch(environ, method, path, request_headers)
         except Exception as exc:
