@@ -30,6 +30,7 @@ from tests.sandbox_harness import (
     running_sandbox_in_process,
     running_sandbox_process,
     stop_process,
+    vendor_environment,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -103,6 +104,9 @@ def celery_worker_process(django_db_setup, django_db_blocker, sandbox_provider) 
     env["SANDBOX_PROVIDER_URL"] = env["SANDBOX_PROVIDER_PUBLIC_URL"] = sandbox_provider.url
     env["SANDBOX_PROVIDER_SECRET"] = sandbox_provider.secret
     env["SANDBOX_PROVIDER_APP_ID"] = sandbox_provider.app_id
+    # Verifications routed to a vendor are checked by that vendor's adapter, against the
+    # sandbox speaking its protocol: the worker builds any built-in provider by name.
+    env.update(vendor_environment(sandbox_provider))
     log_path = Path(tempfile.gettempdir()) / f"realname-{node.split('@')[0]}.log"
     log = log_path.open("w")
     process = subprocess.Popen(

@@ -110,6 +110,27 @@ def _alipay_public_key(url: str) -> str:
     return response.text
 
 
+def vendor_environment(sandbox: SandboxHandle) -> dict[str, str]:
+    """Every vendor adapter's settings (and environment variables: the names are the same)
+    pointed at ``sandbox``, which speaks each vendor's protocol with its own credentials, as
+    ``./dev.sh serve`` sets them (devstack.stack._point_vendors_at_sandbox)."""
+    return {
+        "ALIYUN_ENDPOINT": sandbox.url,
+        "ALIYUN_ACCESS_KEY_ID": sandbox.app_id,
+        "ALIYUN_ACCESS_KEY_SECRET": sandbox.secret,
+        "ALIYUN_FACE_SCENE_ID": "1000000001",
+        "ALIYUN_ENTERPRISE_SCENE_CODE": "realname_test",
+        "TENCENT_ENDPOINT": sandbox.url,
+        "TENCENT_SECRET_ID": sandbox.app_id,
+        "TENCENT_SECRET_KEY": sandbox.secret,
+        "TENCENT_FACE_RULE_ID": "1",
+        "ALIPAY_GATEWAY": f"{sandbox.url}/gateway.do",
+        "ALIPAY_APP_ID": sandbox.app_id,
+        "ALIPAY_APP_PRIVATE_KEY": sandbox.alipay_app_private_key,
+        "ALIPAY_PUBLIC_KEY": sandbox.alipay_public_key,
+    }
+
+
 @contextmanager
 def running_sandbox_process() -> Iterator[SandboxHandle]:
     """``manage.py run_sandbox_provider --port 0`` as a real subprocess with a random secret;

@@ -74,10 +74,10 @@ class PersonalVerificationForm(ServiceErrorsMixin, forms.Form):
             available = [c for c in DocumentType.choices if c not in unavailable]
             field.choices = available + unavailable
             field.help_text = _(
-                "Marked “not available”: none of the identity providers this site works with "
-                "can check that document. If it is the only document you have, please contact "
+                "Not available here: %(documents)s. None of the identity providers this site "
+                "works with can check it; if it is the only document you have, please contact "
                 "customer service."
-            )
+            ) % {"documents": "; ".join(str(label) for _value, label in unavailable)}
             if field.initial in widget.unavailable:
                 field.initial = available[0][0] if available else None
 

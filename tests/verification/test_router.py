@@ -225,9 +225,10 @@ def test_the_form_marks_uncovered_types_unavailable_and_says_why(two_vendors):
     assert 'value="foreign_permanent_resident_id" disabled' in html
     assert "(not available)" in html
     assert 'value="cn_resident_id" selected' in html
-    assert "none of the identity providers" in str(
-        PersonalVerificationForm().fields["document_type"].help_text
-    )
+    help_text = str(PersonalVerificationForm().fields["document_type"].help_text)
+    assert help_text.startswith("Not available here: ")
+    assert "Foreign Permanent Resident ID Card" in help_text
+    assert "Resident Identity Card of the People's Republic of China" not in help_text
 
 
 def test_with_every_type_covered_nothing_is_marked(settings):
