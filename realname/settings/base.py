@@ -294,6 +294,12 @@ def logging_config(log_format: str, level: str) -> dict:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
+            # HTTP clients log every request line at INFO: vendor URLs carry app ids and
+            # signatures (never personal data, which travels in bodies), and say nothing a
+            # provider's own log lines do not.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
+            "urllib3": {"level": "WARNING"},
             "celery": {"level": level},
         },
     }
