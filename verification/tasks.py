@@ -9,12 +9,14 @@ module imports the services, never the other way round."""
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from . import services
+from .app_settings import app_settings
 from .lifecycle import ProviderTask
 from .models import PersonalVerification
 from .providers import get_provider
-from .providers.base import Identity
+from .providers.base import CheckResult, Identity, ReasonCode
 
 
 def _identity(verification: PersonalVerification) -> Identity:
@@ -57,10 +59,20 @@ def _start_liveness(verification: PersonalVerification) -> None:
 
 def _fetch_liveness_result(verification: PersonalVerification) -> None:
     """Still pending is not an error: the notification, the person's return or the sweeper
-    asks again later."""
+    asks again later, until ``VERIFICATION_FACE_SESSION_TIMEOUT``: a session still unfinished
+    then was abandoned, and is recorded as expired so the person can start again."""
     result = get_provider(verification.provider).fetch_liveness_result(
         provider_ref=verification.liveness_ref
     )
+    started = verification.liveness_started_at
+    if result is None and started is not None:
+        age = (timezone.now() - started).total_seconds()
+        if age > app_settings.FACE_SESSION_TIMEOUT:
+            result = CheckResult(
+                passed=False,
+                reason_code=ReasonCode.LIVENESS_EXPIRED,
+                provider_ref=verification.liveness_ref,
+            )
     if result is not None:
         services.verification_record_liveness_result(verification_id=verification.pk, result=result)
 

@@ -340,3 +340,50 @@ def test_a_provider_checking_identity_with_the_face_goes_straight_to_the_face_st
     page = client.get(verification.get_absolute_url()).content.decode()
     assert "checks your name and document together with your face" in page
     assert "Your name and document match" not in page
+
+
+class NeverFinished(_Fake):
+    """Like Aliyun after an abandoned session: "not finished" for ever."""
+
+    name = "never_finished"
+    document_types = frozenset({"cn_resident_id"})
+    required_settings = ()
+
+    def fetch_liveness_result(self, *, provider_ref: str) -> CheckResult | None:
+        return None
+
+
+@pytest.mark.django_db
+def test_a_face_session_still_unfinished_after_the_timeout_is_recorded_as_expired(
+    settings, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from verification import tasks
+
+    settings.VERIFICATION_PROVIDERS = [f"{PROVIDERS}.NeverFinished"]
+    settings.VERIFICATION_FACE_SESSION_TIMEOUT = 30 * 60
+    monkeypatch.setattr(services.personal, "enqueue", lambda task_name, verification_id: None)
+    verification = submit_demo(MemberFactory.create(face=True))
+    tasks._check_identity(verification)
+    verification.refresh_from_db()
+    services.verification_request_face(
+        verification=verification,
+        return_url="https://x.example/r",
+        notify_url="https://x.example/n",
+    )
+    tasks._start_liveness(verification)
+    verification.refresh_from_db()
+
+    tasks._fetch_liveness_result(verification)
+    verification.refresh_from_db()
+    assert verification.status == "in_progress"  # within the timeout: still waiting
+
+    verification.liveness_started_at = timezone.now() - timedelta(minutes=31)
+    verification.save(update_fields=["liveness_started_at"])
+    tasks._fetch_liveness_result(verification)
+    verification.refresh_from_db()
+    assert verification.status == "failed"
+    assert verification.reason_code == ReasonCode.LIVENESS_EXPIRED
