@@ -142,6 +142,7 @@ def test_the_system_checks_report_a_wrong_type(settings):
 def test_the_system_checks_report_a_setting_left_under_its_old_name(settings):
     settings.SMS_BACKEND = "vendor.sms.Backend"
     settings.FIELD_ENCRYPTION_KEYS = ["k1:..."]
+    settings.VERIFICATION_PROVIDER = "verification.providers.sandbox.SandboxProvider"
 
     warnings = {m.msg: m.hint for m in check_app_settings(None) if m.id == "realname.W002"}
 
@@ -149,6 +150,9 @@ def test_the_system_checks_report_a_setting_left_under_its_old_name(settings):
         "The SMS_BACKEND setting is no longer read.": "Rename it ACCOUNTS_SMS_BACKEND.",
         "The FIELD_ENCRYPTION_KEYS setting is no longer read.": (
             "Rename it REALNAME_FIELD_ENCRYPTION_KEYS."
+        ),
+        "The VERIFICATION_PROVIDER setting is no longer read.": (
+            "Rename it VERIFICATION_PROVIDERS."
         ),
     }
 
