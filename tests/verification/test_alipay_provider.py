@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
+from django.core.cache import cache
 
 from sandbox.vendors.alipay_signing import generate_key_pair
 from tests.factories import DEMO
@@ -240,6 +241,17 @@ def test_an_f_is_pending_within_the_face_window_then_a_failure(
     clock.advance(FACE_WINDOW_SECONDS + 1)
     result = provider.fetch_liveness_result(provider_ref=session.provider_ref)
     assert result is not None and result.reason_code == ReasonCode.LIVENESS_FAILED
+
+
+def test_an_f_stays_pending_when_the_cache_forgot_when_the_session_opened(
+    provider: AlipayProvider, clock: FakeClock
+) -> None:
+    """Evicted or flushed: the person may still be on the face page, so no failure is
+    invented; the lifecycle's face-session timeout ends it if nothing comes."""
+    session = start(provider)
+    cache.delete(alipay_module._started_key(session.provider_ref))
+    clock.advance(FACE_WINDOW_SECONDS + 1)
+    assert provider.fetch_liveness_result(provider_ref=session.provider_ref) is None
 
 
 def test_a_name_that_does_not_match_the_number_fails_even_with_a_passed_face(

@@ -343,15 +343,15 @@ class AlipayProvider(BaseProvider):
                 content=urlencode(body).encode("ascii"),
                 headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
             )
-        except httpx.TimeoutException as exc:
+        except httpx.TimeoutException:
             raise ProviderTransientError(
                 f"alipay {method} timed out", reason_code=ReasonCode.TIMEOUT
-            ) from exc
+            ) from None
         except httpx.TransportError as exc:
             raise ProviderTransientError(
                 f"alipay {method} unreachable ({type(exc).__name__})",
                 reason_code=ReasonCode.VENDOR_ERROR,
-            ) from exc
+            ) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise ProviderTransientError(f"alipay {method} answered {response.status_code}")
         if response.status_code != 200:
@@ -436,8 +436,14 @@ class AlipayProvider(BaseProvider):
         return self._keys
 
     def _within_window(self, certify_id: str) -> bool:
+        """Whether an "F" may still mean "not finished". When the cache no longer knows when
+        the session opened (evicted, flushed), it may: the answer stays pending, and the
+        lifecycle records the session as expired after VERIFICATION_FACE_SESSION_TIMEOUT,
+        rather than failing a person who may still be on the face page."""
         started = cache.get(_started_key(certify_id))
-        return isinstance(started, int | float) and self._clock() - started < FACE_WINDOW_SECONDS
+        if not isinstance(started, int | float):
+            return True
+        return self._clock() - started < FACE_WINDOW_SECONDS
 
 
 def outer_order_no(request_id: str) -> str:

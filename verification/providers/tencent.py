@@ -136,13 +136,17 @@ DETECT_ERR_CODES: dict[int, Outcome] = {
     1: _refused("configuration"),  # bad call
     2: _refused("configuration"),
     3: _refused("configuration"),
-    4: _failing(),  # service errors: retry
-    8: _failing(),
-    9: _failing(),
-    10: _failing(),
-    11: _failing(),
-    12: _failing(),
-    13: _failing(),
+    # Codes 4-13, 1001, 2001 and 2017 say the FLOW failed for a reason on Tencent's side ("retry"
+    # means the person runs a new flow): asking GetDetectInfoEnhanced again for the same
+    # BizToken gives the same code, so they are the person's (unbilled) result, with guidance
+    # to try again, not a transient error of ours to retry.
+    4: _result(ReasonCode.LIVENESS_FAILED, "no"),
+    8: _result(ReasonCode.LIVENESS_FAILED, "no"),
+    9: _result(ReasonCode.LIVENESS_FAILED, "no"),
+    10: _result(ReasonCode.LIVENESS_FAILED, "no"),
+    11: _result(ReasonCode.LIVENESS_FAILED, "no"),
+    12: _result(ReasonCode.LIVENESS_FAILED, "no"),
+    13: _result(ReasonCode.LIVENESS_FAILED, "no"),
     14: _refused("configuration"),  # the flow was already completed (a token used twice)
     15: _result(ReasonCode.LIVENESS_EXPIRED, "no"),  # the token expired unfinished
     16: _result(ReasonCode.LIVENESS_FAILED, "no"),  # the person used up the retries
@@ -154,7 +158,7 @@ DETECT_ERR_CODES: dict[int, Outcome] = {
     301: _result(ReasonCode.NAME_NUMBER_MISMATCH, "no"),  # the card shown is another number
     302: _result(ReasonCode.NO_SUCH_RECORD, "no"),  # the ID card has expired
     303: _result(ReasonCode.LIVENESS_FAILED, "no"),  # the card scan failed
-    1001: _failing(),  # the liveness engine timed out
+    1001: _result(ReasonCode.LIVENESS_FAILED, "no"),  # the liveness engine timed out
     1002: _result(ReasonCode.LIVENESS_FAILED, "yes"),  # suspected spoof
     1003: _result(ReasonCode.LIVENESS_FAILED, "no"),  # liveness checks: the person may retry
     1004: _result(ReasonCode.LIVENESS_FAILED, "no"),
@@ -162,10 +166,10 @@ DETECT_ERR_CODES: dict[int, Outcome] = {
     1006: _result(ReasonCode.LIVENESS_FAILED, "no"),
     1007: _result(ReasonCode.LIVENESS_FAILED, "no"),
     1008: _result(ReasonCode.LIVENESS_FAILED, "no"),
-    2001: _busy(),  # the data source is busy: retry later
+    2001: _result(ReasonCode.LIVENESS_FAILED, "no"),  # the data source was busy
     2006: _result(ReasonCode.NAME_NUMBER_MISMATCH, "yes"),  # name and ID do not match
     2016: _result(ReasonCode.LIVENESS_FAILED, "yes"),  # face similarity below the threshold
-    2017: _busy(),  # the comparison engine is busy: retry later
+    2017: _result(ReasonCode.LIVENESS_FAILED, "no"),  # the comparison engine was busy
     2018: _result(ReasonCode.DAILY_LIMIT_REACHED, "no"),  # per ID 15/min, 30/day
 }
 
@@ -512,6 +516,14 @@ class _ProbeAnswered(Exception):
         self.code = code
 
 
+# Exception type names the generated client wraps as codes (transport trouble while the answer
+# is read, outside the SDK's own network handling).
+_WRAPPED_TIMEOUTS = frozenset({"ReadTimeout", "ConnectTimeout", "Timeout", "ReadTimeoutError"})
+_WRAPPED_NETWORK = frozenset(
+    {"ConnectionError", "ChunkedEncodingError", "ProtocolError", "IncompleteRead"}
+)
+
+
 def _sdk_error(
     exc: TencentCloudSDKException, *, action: str
 ) -> ProviderTransientError | ProviderPermanentError:
@@ -519,6 +531,14 @@ def _sdk_error(
     shown = code if _CODE.fullmatch(code) else "an unreadable code"
     if code == "ClientNetworkError" and isinstance(exc.__context__, requests.Timeout):
         return ProviderTransientError(f"tencent {action} timed out", reason_code=ReasonCode.TIMEOUT)
+    if code in _WRAPPED_TIMEOUTS:
+        # The generated client re-raises anything as an SDK exception named after its type:
+        # a timeout or a dropped connection while the body is read arrives this way.
+        return ProviderTransientError(f"tencent {action} timed out", reason_code=ReasonCode.TIMEOUT)
+    if code in _WRAPPED_NETWORK:
+        return ProviderTransientError(
+            f"tencent {action} failed: {shown}", reason_code=ReasonCode.VENDOR_ERROR
+        )
     outcome = error_outcome(code)
     message = f"tencent {action} failed: {shown}"
     if outcome.kind == TRANSIENT:
