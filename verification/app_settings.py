@@ -55,13 +55,13 @@ class VerificationSettings(AppSettings):
         "Cap, in seconds, of the exponential backoff between retries. Keep it below "
         "``STUCK_AFTER`` minus a call's timeout (checked: verification.E004).",
     )
-    FACE_SESSION_TIMEOUT = Setting(
+    FACE_SESSION_GRACE = Setting(
         int,
-        35 * 60,
-        "Seconds after a face session opened at which, if the provider still says it is not "
-        "finished, it is recorded as expired (``liveness_expired``) so the person can start "
-        'again. Aliyun\'s face URL is valid 30 minutes and its query answers "not finished" '
-        "for ever after an abandoned session.",
+        5 * 60,
+        "Seconds, beyond the provider's face session lifetime (its ``face_session_seconds``), "
+        "after which a session the provider still calls unfinished is recorded as expired "
+        '(``liveness_expired``) so the person can start again: Aliyun answers "not '
+        'finished" for ever after an abandoned session.',
     )
     STUCK_AFTER = Setting(
         int,

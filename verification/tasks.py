@@ -59,15 +59,15 @@ def _start_liveness(verification: PersonalVerification) -> None:
 
 def _fetch_liveness_result(verification: PersonalVerification) -> None:
     """Still pending is not an error: the notification, the person's return or the sweeper
-    asks again later, until ``VERIFICATION_FACE_SESSION_TIMEOUT``: a session still unfinished
-    then was abandoned, and is recorded as expired so the person can start again."""
-    result = get_provider(verification.provider).fetch_liveness_result(
-        provider_ref=verification.liveness_ref
-    )
+    asks again later, until the provider's session lifetime (plus
+    ``VERIFICATION_FACE_SESSION_GRACE``): a session still unfinished then was abandoned, and is
+    recorded as expired so the person can start again."""
+    provider = get_provider(verification.provider)
+    result = provider.fetch_liveness_result(provider_ref=verification.liveness_ref)
     started = verification.liveness_started_at
     if result is None and started is not None:
         age = (timezone.now() - started).total_seconds()
-        if age > app_settings.FACE_SESSION_TIMEOUT:
+        if age > provider.face_session_seconds + app_settings.FACE_SESSION_GRACE:
             result = CheckResult(
                 passed=False,
                 reason_code=ReasonCode.LIVENESS_EXPIRED,

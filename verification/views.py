@@ -228,7 +228,7 @@ def personal_return(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-@rate_limit("provider_notify")
+@rate_limit("provider_notify", methods=("GET", "POST"))
 def provider_notify(request: HttpRequest, provider: str = "") -> HttpResponse:
     """A provider's notification (or, for Aliyun, its unsigned GET callback) that a face
     session finished. Nothing in it is trusted beyond naming the session: a worker fetches the

@@ -133,3 +133,18 @@ def test_a_flood_of_callbacks_is_rate_limited(client, waiting, settings):
 
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3:] == [429, 429]
+
+
+def test_get_callbacks_count_against_the_same_limit(client, settings):
+    """Aliyun's callback is a GET: a flood of them is limited like POSTs, before any provider
+    or database work."""
+    settings.REALNAME_RATE_LIMITS = {"provider_notify": "3/m/ip"}
+    in_a_fresh_window(60)
+
+    statuses = [
+        client.get("/verification/provider/sandbox/notify/", {"certifyId": "x"}).status_code
+        for _ in range(5)
+    ]
+
+    assert statuses[:3] == [400, 400, 400]  # the sandbox sends no GET: refused, but counted
+    assert statuses[3:] == [429, 429]

@@ -120,6 +120,22 @@ def test_a_success_closes_the_circuit(two_vendors):
     assert router.choose("cn_resident_id") == "first"
 
 
+def test_a_half_open_circuit_lets_one_new_verification_through_as_a_trial(two_vendors):
+    opened_at = 1_000_000.0
+    for _ in range(3):
+        router.record_failure("first", now=opened_at)
+    cache.set(router._keys("first")[1], opened_at + 60 - 3600)  # the cool-down is long over
+    assert router.circuit("first").state == router.HALF_OPEN
+
+    assert router.choose("cn_resident_id") == "first"  # the trial
+    assert router.choose("cn_resident_id") == "second"  # the others wait for its answer
+    assert router.choose("cn_resident_id") == "second"
+
+    router.record_success("first")
+    assert router.choose("cn_resident_id") == "first"
+    assert router.choose("cn_resident_id") == "first"
+
+
 def test_after_the_cool_down_the_circuit_is_half_open_and_one_failure_reopens_it(two_vendors):
     opened_at = 1_000_000.0
     for _ in range(3):
@@ -204,6 +220,52 @@ def test_the_chosen_provider_is_recorded_and_every_later_call_goes_there(two_ven
     # The first verification still finishes at the provider it started with.
     assert get_provider(first.provider).name == "first"
     assert get_provider(second.provider).name == "second"
+
+
+@pytest.mark.django_db
+def test_a_verification_failing_at_its_first_step_moves_when_its_provider_trips(
+    two_vendors, monkeypatch
+):
+    from verification.models import VerificationEvent
+
+    monkeypatch.setattr(services.personal, "enqueue", lambda task_name, verification_id: None)
+    verification = submit_demo(MemberFactory.create())
+    assert verification.provider == "first"
+
+    services.personal.record_provider_failure(
+        verification_id=verification.pk, reason_code=ReasonCode.TIMEOUT
+    )
+    verification.refresh_from_db()
+    assert verification.provider == "first"  # one failure: the circuit is still closed
+
+    for _ in range(3):
+        router.record_failure("first")
+    services.personal.record_provider_failure(
+        verification_id=verification.pk, reason_code=ReasonCode.TIMEOUT
+    )
+    verification.refresh_from_db()
+    assert verification.provider == "second"
+    moved = VerificationEvent.objects.filter(verification_id=verification.pk).last()
+    assert moved is not None
+    assert moved.detail["moved_from"] == "first" and moved.detail["moved_to"] == "second"
+
+
+@pytest.mark.django_db
+def test_a_verification_past_its_first_step_never_moves(two_vendors, monkeypatch):
+    from verification import tasks
+
+    monkeypatch.setattr(services.personal, "enqueue", lambda task_name, verification_id: None)
+    verification = submit_demo(MemberFactory.create())
+    tasks._check_identity(verification)  # the identity answer is at "first" now
+    for _ in range(3):
+        router.record_failure("first")
+
+    services.personal.record_provider_failure(
+        verification_id=verification.pk, reason_code=ReasonCode.TIMEOUT
+    )
+
+    verification.refresh_from_db()
+    assert verification.status == "in_progress" and verification.provider == "first"
 
 
 @pytest.mark.django_db
@@ -347,6 +409,7 @@ class NeverFinished(_Fake):
 
     name = "never_finished"
     document_types = frozenset({"cn_resident_id"})
+    face_session_seconds = 30 * 60
     required_settings = ()
 
     def fetch_liveness_result(self, *, provider_ref: str) -> CheckResult | None:
@@ -364,7 +427,7 @@ def test_a_face_session_still_unfinished_after_the_timeout_is_recorded_as_expire
     from verification import tasks
 
     settings.VERIFICATION_PROVIDERS = [f"{PROVIDERS}.NeverFinished"]
-    settings.VERIFICATION_FACE_SESSION_TIMEOUT = 30 * 60
+    settings.VERIFICATION_FACE_SESSION_GRACE = 60
     monkeypatch.setattr(services.personal, "enqueue", lambda task_name, verification_id: None)
     verification = submit_demo(MemberFactory.create(face=True))
     tasks._check_identity(verification)
@@ -381,7 +444,13 @@ def test_a_face_session_still_unfinished_after_the_timeout_is_recorded_as_expire
     verification.refresh_from_db()
     assert verification.status == "in_progress"  # within the timeout: still waiting
 
-    verification.liveness_started_at = timezone.now() - timedelta(minutes=31)
+    verification.liveness_started_at = timezone.now() - timedelta(minutes=30, seconds=30)
+    verification.save(update_fields=["liveness_started_at"])
+    tasks._fetch_liveness_result(verification)
+    verification.refresh_from_db()
+    assert verification.status == "in_progress"  # the lifetime is over, not yet the grace
+
+    verification.liveness_started_at = timezone.now() - timedelta(minutes=31, seconds=5)
     verification.save(update_fields=["liveness_started_at"])
     tasks._fetch_liveness_result(verification)
     verification.refresh_from_db()

@@ -4,6 +4,7 @@ a kind waits for from its provider."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -246,17 +247,28 @@ class Lifecycle[V: VerificationBase]:
 
     @transaction.atomic
     def record_provider_failure(self, *, verification_id: int, reason_code: ReasonCode) -> V:
-        """Count a transient provider failure (for support staff, and the retry cap)."""
+        """Count a transient provider failure (for support staff, and the retry cap). A
+        verification still at its first step, whose provider's circuit is open, moves to the
+        next provider of its route: the vendor holds nothing of it yet."""
         verification = self.locked(verification_id)
         verification.provider_failures += 1
-        verification.save(update_fields=["provider_failures", "updated_at"])
-        self.event(
-            verification,
-            Event.PROVIDER_FAILED,
-            reason_code,
-            failures=verification.provider_failures,
-            step=verification.step,
-        )
+        detail: dict[str, Any] = {
+            "failures": verification.provider_failures,
+            "step": verification.step,
+        }
+        if (
+            verification.status == self.model.SUBMITTED
+            and verification.provider
+            and router.circuit(verification.provider).state == router.OPEN
+        ):
+            key = self.route_key({"document_type": getattr(verification, "document_type", "")})
+            with contextlib.suppress(router.NoProvider):
+                chosen = router.choose(key)
+                if chosen != verification.provider:
+                    detail["moved_from"], verification.provider = verification.provider, chosen
+                    detail["moved_to"] = chosen
+        verification.save(update_fields=["provider_failures", "provider", "updated_at"])
+        self.event(verification, Event.PROVIDER_FAILED, reason_code, **detail)
         return verification
 
     @transaction.atomic

@@ -184,6 +184,7 @@ class AlipayProvider(BaseProvider):
     checks_identity_separately = False
     checks_birth_date = False
     notifications = "none"
+    face_session_seconds = FACE_WINDOW_SECONDS
     required_settings = ("ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
 
     @classmethod

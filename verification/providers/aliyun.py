@@ -223,6 +223,7 @@ class AliyunProvider(BaseProvider):
     checks_identity_separately = True
     checks_birth_date = False
     notifications = "hint"
+    face_session_seconds = 30 * 60  # CertifyUrl is valid 30 minutes
     required_settings = ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_FACE_SCENE_ID")
 
     @classmethod

@@ -156,6 +156,10 @@ class BaseProvider(abc.ABC):
     #: ``"none"`` (we learn it when the person returns, or from the sweeper's polling).
     notifications: str = "signed"
 
+    #: How long a face session can be finished at the vendor, in seconds; a session still
+    #: unfinished this long (plus ``VERIFICATION_FACE_SESSION_GRACE``) is recorded as expired.
+    face_session_seconds: int = 15 * 60
+
     #: The Django settings that must be non-empty for this provider to work (system check).
     required_settings: tuple[str, ...] = ()
 

@@ -4,9 +4,12 @@ A circuit counts a provider's transient failures in a row (timeouts, 5xx, thrott
 shared cache, so every worker and web process sees the same count. After
 ``VERIFICATION_CIRCUIT_FAILURES`` of them it *opens*: for ``VERIFICATION_CIRCUIT_COOL_DOWN``
 seconds new verifications go to the next provider of their route. After the cool-down it is
-*half-open*: new verifications may go there again, and the first success closes it (the first
-failure opens it for another cool-down). Verifications already started stay where they are: a
-face session always finishes at the provider that opened it.
+*half-open*: one new verification goes there again as a trial, and its first success closes
+the circuit (its first failure opens it for another cool-down). A verification whose first
+call keeps failing while its provider's circuit is open moves to the next provider of its
+route (``Lifecycle.record_provider_failure``): nothing is open for it at the vendor yet. Once
+a vendor holds something of it (an identity answer, a face session), it stays there: a face
+session always finishes at the provider that opened it.
 
 The cache is advisory: if it is down, every circuit reads as closed and the route's first
 provider is chosen, which is what routing without circuits would do."""
@@ -47,6 +50,27 @@ class CircuitState:
 
 def _keys(provider: str) -> tuple[str, str]:
     return f"realname:circuit:{provider}:failures", f"realname:circuit:{provider}:open_until"
+
+
+def _probe_key(provider: str, opened_until: float) -> str:
+    return f"realname:circuit:{provider}:probe:{opened_until:.0f}"
+
+
+def _take_probe(state: CircuitState) -> bool:
+    """A half-open circuit lets ONE new verification through (the trial); the others go to the
+    next provider until that one's first call closes or re-opens the circuit."""
+    open_key = _keys(state.provider)[1]
+    try:
+        opened_until = cache.get(open_key)
+        return bool(
+            cache.add(
+                _probe_key(state.provider, float(opened_until or 0)),
+                1,
+                timeout=app_settings.CIRCUIT_COOL_DOWN,
+            )
+        )
+    except Exception:
+        return True
 
 
 def circuit(provider: str, *, now: float | None = None) -> CircuitState:
@@ -110,7 +134,8 @@ def choose(key: str) -> str:
         raise NoProvider(key)
     now = time.time()
     for name in names:
-        if circuit(name, now=now).state != OPEN:
+        state = circuit(name, now=now)
+        if state.state == CLOSED or (state.state == HALF_OPEN and _take_probe(state)):
             return name
     return names[0]
 

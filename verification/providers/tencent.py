@@ -292,6 +292,7 @@ class TencentProvider(BaseProvider):
     checks_identity_separately = True
     checks_birth_date = False
     notifications = "none"
+    face_session_seconds = 7200  # BizToken validity
     required_settings = ("TENCENT_SECRET_ID", "TENCENT_SECRET_KEY", "TENCENT_FACE_RULE_ID")
 
     @classmethod
