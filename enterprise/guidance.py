@@ -32,6 +32,15 @@ GUIDANCE: dict[str, Guidance] = {
         ),
         True,
     ),
+    ReasonCode.COMPANY_NOT_OPERATING: Guidance(
+        _("The business registry lists this company as no longer in business."),
+        _(
+            "Only a company in business (not deregistered, revoked, cancelled or suspended) can "
+            "be verified. If the registry is wrong, ask the market regulation authority to "
+            "correct it, then contact customer service."
+        ),
+        False,
+    ),
     ReviewReason.LICENCE_UNREADABLE: Guidance(
         _("Our reviewer could not read the licence."),
         _("Upload a sharper photo or scan of the whole licence, in good light, without glare."),

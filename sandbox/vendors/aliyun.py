@@ -14,6 +14,8 @@ call's answer:
   status of :data:`GATEWAY_STATUS` (400 when not listed);
 * a number (``"418"``): HTTP 200 with that business ``Code``;
 * ``BizCode:<n>``: an Id2MetaVerify / EntElementVerify answer with that BizCode;
+* ``EntStatus:<n>``: an EntElementVerify answer "consistent" (BizCode 1) for a company in
+  registry status ``n`` (3 deregistered, 4 revoked, 5 cancelled, 6 suspended...);
 * ``SubCode:<n>``: a DescribeFaceVerify answer with that SubCode (Passed "T" only for 200).
 
 The face callback (when the person decides): ``GET CallbackUrl?certifyId=..&passed=<SubCode>
@@ -170,7 +172,7 @@ class AliyunProtocol:
                 "The request has failed due to a temporary failure of the server.",
             )
         forced = self.service.take_vendor_code()
-        if forced and not forced.startswith(("BizCode:", "SubCode:")):
+        if forced and not forced.startswith(("BizCode:", "SubCode:", "EntStatus:")):
             if forced.isdigit():
                 return _business(forced)
             return _envelope(GATEWAY_STATUS.get(forced, 400), forced, "forced by the sandbox")
@@ -313,6 +315,10 @@ class AliyunProtocol:
         credit_code = self._required(params, "LicenseNo", 64)
         if forced.startswith("BizCode:"):
             return _business("200", Result=self._ent_result(forced.removeprefix("BizCode:"), ""))
+        if forced.startswith("EntStatus:"):
+            result = self._ent_result("1", "")
+            result["Status"] = forced.removeprefix("EntStatus:")
+            return _business("200", Result=result)
         representative = (
             self._required(params, "LegalPersonName") if verify_type == "ENT_3META" else ""
         )

@@ -250,6 +250,21 @@ def test_enterprise_biz_code_maps_as_the_table_says(
     assert result.reason_code == ENT_BIZ_CODES[biz_code].reason
 
 
+@pytest.mark.parametrize(
+    ("status", "passes"), [("1", True), ("2", True), ("3", False), ("4", False), ("6", False)]
+)
+def test_a_matching_company_no_longer_in_business_does_not_pass(
+    aliyun_sandbox: SandboxHandle, status: str, passes: bool
+) -> None:
+    force_code(aliyun_sandbox, f"EntStatus:{status}")
+    result = AliyunProvider().check_enterprise(
+        request_id=new_request_id(), company=_companies().known
+    )
+    assert result.passed is passes
+    if not passes:
+        assert result.reason_code == ReasonCode.COMPANY_NOT_OPERATING
+
+
 @pytest.mark.parametrize("sub_code", [*sorted(SUB_CODES), "299"])
 def test_describe_sub_code_maps_as_the_table_says(
     aliyun_sandbox: SandboxHandle, sub_code: str
@@ -437,3 +452,28 @@ def test_repr_shows_no_secret(settings: Any) -> None:
     provider = AliyunProvider()
     assert "very-secret-value" not in repr(provider)
     assert "very-secret-value" not in repr(vars(provider).get("endpoint"))
+
+
+def test_a_retried_face_session_start_opens_no_second_session(
+    aliyun_sandbox: SandboxHandle,
+) -> None:
+    """Aliyun does not deduplicate InitFaceVerify: the adapter answers a retry itself."""
+    provider = AliyunProvider()
+    request_id = new_request_id()
+    identity = KNOWN
+    first = provider.start_liveness(
+        request_id=request_id, identity=identity, return_url=RETURN_URL, notify_url=RETURN_URL
+    )
+    force_code(aliyun_sandbox, "500")  # a second InitFaceVerify would be refused now
+    again = provider.start_liveness(
+        request_id=request_id, identity=identity, return_url=RETURN_URL, notify_url=RETURN_URL
+    )
+    assert again == first
+    aliyun_sandbox.set_faults(vendor_code="")
+    with pytest.raises(ProviderPermanentError):
+        provider.start_liveness(
+            request_id=request_id,
+            identity=NAME_MISMATCH,
+            return_url=RETURN_URL,
+            notify_url=RETURN_URL,
+        )

@@ -321,6 +321,11 @@ class AliyunProvider(BaseProvider):
                 "aliyun EntElementVerify answered an unknown BizCode",
                 reason_code=ReasonCode.VENDOR_ERROR,
             )
+        if outcome.reason == ReasonCode.OK and str(result.get("Status") or "1") not in (
+            ENT_OPERATING_STATUSES
+        ):
+            # The three factors match a company that is no longer in business.
+            outcome = Outcome(RESULT, ReasonCode.COMPANY_NOT_OPERATING, billed=outcome.billed)
         if outcome.reason == ReasonCode.COMPANY_MISMATCH:
             flags = {flag.strip() for flag in str(result.get("ReasonDetail") or "").split(",")}
             if "LegalPersonNameFlag" in flags and "EntNameFlag" not in flags:
@@ -332,6 +337,18 @@ class AliyunProvider(BaseProvider):
     def start_liveness(
         self, *, request_id: str, identity: Identity, return_url: str, notify_url: str
     ) -> LivenessSession:
+        # Aliyun does not deduplicate InitFaceVerify by OuterOrderNo: a retried task (a read
+        # timeout after Aliyun opened the session) would open a second one. The session opened
+        # for this request id is kept for its lifetime, with a keyed hash of whose it is.
+        subject = _subject_digest("liveness", identity.name, identity.document_number, return_url)
+        key = _cache_key("liveness", request_id)
+        stored = cache.get(key)
+        if isinstance(stored, dict):
+            if not constant_time_compare(str(stored.get("subject", "")), subject):
+                raise ProviderPermanentError(
+                    "aliyun face session: request_id_reused for other data"
+                )
+            return LivenessSession(provider_ref=stored["ref"], url=stored["url"])
         outer_order_no = _short_id(request_id)
         answer = self._call(
             "InitFaceVerify",
@@ -369,6 +386,11 @@ class AliyunProvider(BaseProvider):
                 "aliyun InitFaceVerify answered no CertifyUrl (MetaInfo or ProductCode refused)",
                 diagnosis="configuration",
             )
+        cache.set(
+            key,
+            {"subject": subject, "ref": certify_id, "url": url},
+            timeout=self.face_session_seconds,
+        )
         return LivenessSession(provider_ref=certify_id, url=url)
 
     def fetch_liveness_result(self, *, provider_ref: str) -> CheckResult | None:
@@ -644,6 +666,12 @@ def _object(answer: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 # -- idempotency and the callback token ---------------------------------------------------------
+
+
+#: EntElementVerify ``Result.Status`` of a company in business: 1 open, 2 relocated. The others
+#: (3 deregistered, 4 revoked, 5 cancelled, 6 suspended, 0 other) cannot be verified
+#: (W:alibabacloud_cloudauth20221125 EntElementVerifyResponseBodyResult).
+ENT_OPERATING_STATUSES = frozenset({"1", "2"})
 
 
 def _short_id(request_id: str) -> str:

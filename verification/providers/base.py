@@ -28,6 +28,7 @@ class ReasonCode(enum.StrEnum):
     COMPANY_MISMATCH = "company_mismatch"  # the credit code exists, under another company name
     LEGAL_REPRESENTATIVE_MISMATCH = "legal_representative_mismatch"
     NO_SUCH_COMPANY = "no_such_company"  # the registry knows no such credit code
+    COMPANY_NOT_OPERATING = "company_not_operating"  # deregistered, revoked, suspended...
     DAILY_LIMIT_REACHED = "daily_limit_reached"  # the vendor's per-document daily limit
     TIMEOUT = "timeout"  # the vendor did not answer, retries exhausted
     VENDOR_BUSY = "vendor_busy"  # the vendor asked us to slow down or try later
