@@ -96,5 +96,20 @@ GUIDANCE: dict[str, Guidance] = {
 }
 
 
-def guidance_for(reason_code: str) -> Guidance | None:
+# Where the provider checks name, number and face in one step (Alipay), a failure may be any of
+# them: the vendor does not say which.
+_FAILED_TOGETHER = Guidance(
+    _("The identity provider could not confirm your details and your face together."),
+    _(
+        "Either the name or number does not match the authority's records, or the face check "
+        "did not pass. Check that the name and number are exactly as printed on the document, "
+        "then try again in a well-lit place, facing the camera."
+    ),
+    True,
+)
+
+
+def guidance_for(reason_code: str, *, identity_deferred: bool = False) -> Guidance | None:
+    if identity_deferred and reason_code == ReasonCode.LIVENESS_FAILED:
+        return _FAILED_TOGETHER
     return GUIDANCE.get(reason_code)

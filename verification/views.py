@@ -160,7 +160,9 @@ def _status_page(
             "refresh": step in ("identity_check", "face_preparing", "face_pending")
             and face_form is None,
             "face_form": face_form,
-            "guidance": guidance_for(verification.reason_code),
+            "guidance": guidance_for(
+                verification.reason_code, identity_deferred=verification.identity_deferred
+            ),
             "attempts_left": max(
                 0,
                 app_settings.MAX_ATTEMPTS_PER_DAY

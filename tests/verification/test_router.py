@@ -456,3 +456,13 @@ def test_a_face_session_still_unfinished_after_the_timeout_is_recorded_as_expire
     verification.refresh_from_db()
     assert verification.status == "failed"
     assert verification.reason_code == ReasonCode.LIVENESS_EXPIRED
+
+
+def test_a_failure_where_identity_and_face_were_checked_together_says_either_may_be_wrong():
+    from verification.guidance import guidance_for
+
+    together = guidance_for(ReasonCode.LIVENESS_FAILED, identity_deferred=True)
+    alone = guidance_for(ReasonCode.LIVENESS_FAILED)
+    assert together is not None and alone is not None
+    assert "name or number" in str(together.next_step)
+    assert "name or number" not in str(alone.next_step)
