@@ -120,6 +120,30 @@ class KernelSettings(AppSettings):
         "Seconds /healthz waits for a worker to answer a ping before reporting it down.",
         formerly="HEALTHZ_WORKER_TIMEOUT",
     )
+    # The Prometheus endpoint (/metrics): closed unless a token or addresses are configured;
+    # when both are, a scrape needs both.
+    METRICS_TOKEN = Setting(
+        str,
+        "",
+        "The bearer token a scraper sends (Authorization: Bearer ...) to read /metrics.",
+    )
+    METRICS_ALLOWED_IPS: Setting[list[str]] = Setting(
+        list,
+        list,
+        "Client addresses or networks (10.0.0.0/8) allowed to read /metrics, as "
+        "kernel.request.client_ip sees them.",
+    )
+    METRICS_REDIS_URL = Setting(
+        str,
+        lambda: getattr(settings, "REDIS_URL", None) or "",
+        "The Redis every process records its counters in (kernel.metrics); REDIS_URL by "
+        "default. Empty records nothing.",
+    )
+    METRICS_KEY_PREFIX = Setting(
+        str,
+        "realname:metrics",
+        "The prefix of the Redis keys holding the counters (one hash per metric).",
+    )
 
 
 app_settings = KernelSettings()

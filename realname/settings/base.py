@@ -319,6 +319,9 @@ MEDIA_URL = "/media/"
 globals().update(
     from_environment(
         REALNAME_HEALTHZ_WORKER_TIMEOUT=("HEALTHZ_WORKER_TIMEOUT", env.float),
+        # /metrics: closed unless a bearer token or client addresses are set (kernel.metrics).
+        REALNAME_METRICS_TOKEN=("METRICS_TOKEN", env.str),
+        REALNAME_METRICS_ALLOWED_IPS=("METRICS_ALLOWED_IPS", env.list),
         ACCOUNTS_SMS_BACKEND=("SMS_BACKEND", env.str),
         ACCOUNTS_SMS_FILE_PATH=("SMS_FILE_PATH", env.str),
         ACCOUNTS_SMS_SIGNATURE=("SMS_SIGNATURE", env.str),

@@ -29,6 +29,8 @@ CACHES = {
 }
 
 ACCOUNTS_SMS_BACKEND = "accounts.sms.locmem.SmsBackend"
+# Each test run counts in its own Redis keys (the worker process reads the same run id).
+REALNAME_METRICS_KEY_PREFIX = f"realname:metrics:{env('REALNAME_TEST_RUN_ID', default='test')}"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REALNAME_FIELD_ENCRYPTION_KEYS = ["test1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy1mb3ItdGVzdHMh"]

@@ -22,6 +22,7 @@ from accounts.identity import IdentityKind, identity_refuse_other_kinds
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import user_lock
+from kernel import metrics
 from kernel.queueing import send_after_commit
 
 from ..app_settings import app_settings
@@ -350,6 +351,7 @@ class Lifecycle[V: VerificationBase]:
                 for verification_id in ids:
                     self.enqueue(task_name, verification_id)
             counts[task_name.rpartition(".")[2]] = len(ids)
+        metrics.observe_sweep(kind=self.model.kind, requeued=counts)
         if any(counts.values()):
             logger.info("sweeper re-enqueued %s", counts)
         return counts

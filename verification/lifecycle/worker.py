@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 from celery import Task
 from django.db import DatabaseError
+
+from kernel import metrics
 
 from ..app_settings import app_settings
 from ..providers import router
@@ -47,10 +50,18 @@ def call_provider(
     ``mark_error`` stops the record for support staff with a reason code. The cap is on the
     stored count, not on Celery's retry counter, which starts again at zero when the sweeper
     re-enqueues: retries stay capped whatever redelivers them. Each transient failure and
-    each answer also counts on ``provider``'s circuit (``verification.providers.router``)."""
+    each answer also counts on ``provider``'s circuit (``verification.providers.router``).
+    Each call is counted and timed by provider and outcome (``kernel.metrics``)."""
+    started = time.monotonic()
+
+    def observe(outcome: str) -> None:
+        seconds = time.monotonic() - started
+        metrics.observe_call(kind="provider", name=provider, outcome=outcome, seconds=seconds)
+
     try:
         call()
     except ProviderTransientError as exc:
+        observe("transient")
         if provider:
             router.record_failure(provider)
         failures = record_failure(exc.reason_code)
@@ -60,19 +71,24 @@ def call_provider(
         logger.warning(
             "%s: provider unavailable (%s), retry %s", task.name, exc.reason_code, failures
         )
+        metrics.observe_retry(provider=provider)
         raise task.retry(countdown=backoff_seconds(failures - 1), exc=exc) from None
     except ProviderPermanentError as exc:
+        observe("permanent")
         mark_error(exc.reason_code)
     except ProviderError:
+        observe("error")
         mark_error(ReasonCode.VENDOR_ERROR)
     except DatabaseError:
         raise  # our database, not the vendor: the sweeper re-enqueues once it is back
     except Exception as exc:
+        observe("error")
         # A bug or an answer the client did not expect: stop for support staff rather than
         # retrying blindly. Only the type is logged: a message may quote the vendor's payload.
         logger.error("%s: unexpected %s from the provider call", task.name, type(exc).__name__)
         mark_error(ReasonCode.VENDOR_ERROR)
     else:
+        observe("ok")
         if provider:
             router.record_success(provider)
 
