@@ -4,12 +4,17 @@ never a person's data in a label."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redis
+import yaml
 from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.test import Client
@@ -343,3 +348,34 @@ def test_no_personal_data_in_any_label(worker, token, outbox):
                     assert label_value == settings.CELERY_TASK_DEFAULT_QUEUE
                     continue
                 assert metrics.LABEL_VALUE.fullmatch(label_value), (sample.name, name)
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+def test_the_environment_variables_configure_access():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "realname.settings.test",
+        "METRICS_TOKEN": "from-the-environment",
+        "METRICS_ALLOWED_IPS": "10.0.0.0/8,127.0.0.1",
+    }
+    program = (
+        "import django; django.setup(); from kernel.app_settings import app_settings as s; "
+        "print(s.METRICS_TOKEN, ' '.join(s.METRICS_ALLOWED_IPS))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.split() == ["from-the-environment", "10.0.0.0/8", "127.0.0.1"]
+
+
+def test_compose_passes_the_access_settings_to_the_app_without_a_default_token():
+    compose = yaml.safe_load((Path(settings.BASE_DIR) / "docker-compose.yml").read_text())
+
+    for service in ("web", "worker"):
+        env = compose["services"][service]["environment"]
+        assert env["METRICS_TOKEN"] == "${METRICS_TOKEN:-}"
+        assert env["METRICS_ALLOWED_IPS"] == "${METRICS_ALLOWED_IPS:-}"
