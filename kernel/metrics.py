@@ -180,6 +180,9 @@ def observe_call(*, kind: str, name: str, outcome: str, seconds: float) -> None:
     """One call to the outside world: ``kind`` ``"provider"`` (an identity vendor) or ``"sms"``
     (a carrier), ``name`` the provider's or carrier's name (``aliyun``), ``outcome`` one of
     :data:`OUTCOMES`. Call it once per attempt, where the attempt is made."""
+    if kind not in _CALLS:
+        logger.warning("metrics: no calls of kind %r are counted", label(kind))
+        return
     calls, duration = _CALLS[kind]
     outcome = outcome if outcome in OUTCOMES else "error"
     values = (label(name), outcome)

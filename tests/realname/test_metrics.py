@@ -259,6 +259,18 @@ def test_redis_down_drops_counts_but_never_the_work_or_the_scrape(token, setting
     assert ("realname_verifications", (("kind", "personal"), ("state", "submitted"))) in found
 
 
+@pytest.mark.django_db
+def test_a_call_of_an_unknown_kind_is_not_counted_and_does_not_fail(token):
+    def calls() -> Samples:
+        return {key: n for key, n in samples(scrape()).items() if "_call" in key[0]}
+
+    before = calls()
+
+    metrics.observe_call(kind="fax", name="aliyun", outcome="ok", seconds=0.1)
+
+    assert calls() == before
+
+
 @pytest.mark.parametrize(
     "name", ["13800138000", "+8613800138000", DEMO["name"], DEMO["document_number"], "Aliyun SMS"]
 )
