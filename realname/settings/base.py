@@ -319,6 +319,10 @@ MEDIA_URL = "/media/"
 globals().update(
     from_environment(
         REALNAME_HEALTHZ_WORKER_TIMEOUT=("HEALTHZ_WORKER_TIMEOUT", env.float),
+        # The client's address behind proxies (kernel.request.client_ip, every per-address
+        # limit, the audit): allauth's own settings, so its limits and ours count alike.
+        ALLAUTH_TRUSTED_PROXY_COUNT=("TRUSTED_PROXY_COUNT", env.int),
+        ALLAUTH_TRUSTED_CLIENT_IP_HEADER=("TRUSTED_CLIENT_IP_HEADER", env.str),
         ACCOUNTS_SMS_BACKEND=("SMS_BACKEND", env.str),
         ACCOUNTS_SMS_FILE_PATH=("SMS_FILE_PATH", env.str),
         ACCOUNTS_SMS_SIGNATURE=("SMS_SIGNATURE", env.str),
