@@ -83,7 +83,7 @@ def test_a_unique_violation_leaves_no_phone_number_in_the_server_log(cluster):
 
 def test_the_private_cluster_has_the_roles_of_a_deployment(cluster):
     with connect(cluster, cluster.superuser) as conn:
-        roles = dict(
+        roles: dict[str, bool] = dict(
             conn.execute(
                 "SELECT rolname, rolsuper FROM pg_roles WHERE rolname IN (%s, %s)",
                 [OWNER_ROLE, APP_ROLE],

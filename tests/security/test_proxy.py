@@ -138,7 +138,7 @@ http {{
 
 def client_from(address: str) -> httpx.Client:
     return httpx.Client(
-        transport=httpx.HTTPTransport(local_address=address, verify=False),  # noqa: S501
+        transport=httpx.HTTPTransport(local_address=address, verify=False),
         headers={"Accept-Language": "en"},
         timeout=30,
     )
