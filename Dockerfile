@@ -17,7 +17,7 @@ COPY . .
 RUN DJANGO_SETTINGS_MODULE=realname.settings.production SECRET_KEY=collectstatic \
     ALLOWED_HOSTS=build DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost \
     FIELD_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= BLIND_INDEX_KEY=build \
-    SMS_BACKEND=build VERIFICATION_PROVIDER=build \
+    SMS_BACKEND=build VERIFICATION_PROVIDERS=build TRUSTED_PROXY_COUNT=1 \
     python manage.py collectstatic --noinput
 USER realname
 EXPOSE 8000

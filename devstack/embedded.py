@@ -70,8 +70,21 @@ def _owner() -> pwd.struct_passwd | None:
         ) from exc
 
 
+# The server logs no details of an error: a unique violation's DETAIL line quotes the key
+# (``Key (phone)=(+86...)``) and the failing statement carries its values. The same settings are
+# in docker-compose.yml's postgres command and the README's production notes.
+PRIVATE_LOG_SETTINGS = {"log_error_verbosity": "terse", "log_min_error_statement": "panic"}
+# The roles of a deployment (kernel.dbroles): the owner runs the migrations, the application
+# role (web, worker) reads and writes rows only. The bootstrap superuser is ``postgres``.
+SUPERUSER = "postgres"
+OWNER_ROLE = "realname"
+APP_ROLE = "realname_app"
+
+
 class EmbeddedPostgres:
-    """A PostgreSQL cluster under ``root_dir``: ``data/`` for the cluster and its socket."""
+    """A PostgreSQL cluster under ``root_dir``: ``data/`` for the cluster and its socket, with
+    the superuser ``postgres``, the owner ``realname`` and the application role ``realname_app``
+    (a cluster made before the roles has ``realname`` as its superuser, and keeps it)."""
 
     def __init__(self, root_dir: Path, *, database: str = "realname", durable: bool = True):
         self.root_dir = root_dir.resolve()
@@ -83,6 +96,7 @@ class EmbeddedPostgres:
         self.owner = _owner()
         self.socket_dir = self.data_dir
         self._temp_socket_dir: str | None = None
+        self.superuser = SUPERUSER
 
     def _run(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
         if self.owner is not None:
@@ -112,9 +126,23 @@ class EmbeddedPostgres:
                 "traversable (chmod o+x) or set REALNAME_LOCAL_DIR to a folder it can reach."
             )
 
+    def url_for(self, role: str) -> str:
+        return f"postgres://{role}@{quote(str(self.socket_dir), safe='')}/{self.database}"
+
     @property
     def url(self) -> str:
-        return f"postgres://realname@{quote(str(self.socket_dir), safe='')}/{self.database}"
+        """The superuser's: the test suite creates its databases and roles with it."""
+        return self.url_for(self.superuser)
+
+    @property
+    def owner_url(self) -> str:
+        """The owner's, for ``migrate`` and ``grant_app_role``."""
+        return self.url_for(OWNER_ROLE)
+
+    @property
+    def app_url(self) -> str:
+        """The application role's, for the web server and the worker."""
+        return self.url_for(APP_ROLE)
 
     def start(self) -> str:
         self.root_dir.mkdir(parents=True, exist_ok=True)
@@ -127,12 +155,17 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             try:
                 self._run_on_cluster(
-                    "initdb", "-U", "realname", "--auth=trust", "--encoding=UTF8", "--no-locale"
+                    "initdb", "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--no-locale"
                 )
             except subprocess.CalledProcessError as exc:
                 raise EmbeddedServiceError(f"initdb failed:\n{exc.stderr}") from exc
+            (self.root_dir / "superuser").write_text(SUPERUSER)
+        # Clusters made before the roles were made with ``realname`` as their superuser.
+        marker = self.root_dir / "superuser"
+        self.superuser = marker.read_text().strip() if marker.exists() else OWNER_ROLE
         self._check_version()
         options = f"-c listen_addresses='' -c unix_socket_directories='{self.socket_dir}'"
+        options += "".join(f" -c {name}={value}" for name, value in PRIVATE_LOG_SETTINGS.items())
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try:
@@ -173,13 +206,22 @@ class EmbeddedPostgres:
         import psycopg
 
         with psycopg.connect(
-            host=str(self.socket_dir), user="realname", dbname="postgres", autocommit=True
+            host=str(self.socket_dir), user=self.superuser, dbname="postgres", autocommit=True
         ) as conn:
+            for role in (OWNER_ROLE, APP_ROLE):
+                if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                    conn.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", [self.database]
             ).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{self.database}"')
+                conn.execute(f'CREATE DATABASE "{self.database}" OWNER "{OWNER_ROLE}"')
+        with psycopg.connect(
+            host=str(self.socket_dir), user=self.superuser, dbname=self.database, autocommit=True
+        ) as conn:
+            # PostgreSQL 15+ already keeps others from creating in public; older ones do not.
+            conn.execute(f'ALTER SCHEMA public OWNER TO "{OWNER_ROLE}"')
+            conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():

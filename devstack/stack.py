@@ -27,7 +27,14 @@ from pathlib import Path
 
 from verification.app_settings import VerificationSettings
 
-from .embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServiceError, free_port
+from .embedded import (
+    APP_ROLE,
+    OWNER_ROLE,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    EmbeddedServiceError,
+    free_port,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = Path(os.environ.get("REALNAME_LOCAL_DIR", BASE_DIR / ".local"))
@@ -201,6 +208,20 @@ def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
     return process
 
 
+def _grant_app_role(env: dict[str, str], postgres: EmbeddedPostgres) -> None:
+    """As the owner, give the application role its privileges (kernel.dbroles); from here on the
+    web server and the worker connect as that role, as they do in docker-compose."""
+    subprocess.run(
+        [PYTHON, "manage.py", "grant_app_role", APP_ROLE],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    env["DATABASE_URL"] = postgres.app_url
+    say(f"web and worker connect as {APP_ROLE} (rows only); migrations ran as {OWNER_ROLE}")
+
+
 def serve(host: str, port: int) -> int:
     env = os.environ.copy()
     env.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.dev")
@@ -218,7 +239,8 @@ def serve(host: str, port: int) -> int:
         else:
             postgres = EmbeddedPostgres(LOCAL_DIR / "postgres")
             say(f"database: private PostgreSQL in {postgres.data_dir} ({postgres.bin_dir})")
-            env["DATABASE_URL"] = postgres.start()
+            postgres.start()
+            env["DATABASE_URL"] = postgres.owner_url  # the migrations run as the owner
         if env.get("REDIS_URL"):
             say("broker and cache: REDIS_URL")
         else:
@@ -234,6 +256,8 @@ def serve(host: str, port: int) -> int:
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput"], cwd=BASE_DIR, env=env, check=True
         )
+        if postgres:
+            _grant_app_role(env, postgres)
 
         processes.append(
             (

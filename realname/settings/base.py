@@ -322,6 +322,10 @@ globals().update(
         # /metrics: closed unless a bearer token or client addresses are set (kernel.metrics).
         REALNAME_METRICS_TOKEN=("METRICS_TOKEN", env.str),
         REALNAME_METRICS_ALLOWED_IPS=("METRICS_ALLOWED_IPS", env.list),
+        # The client's address behind proxies (kernel.request.client_ip, every per-address
+        # limit, the audit): allauth's own settings, so its limits and ours count alike.
+        ALLAUTH_TRUSTED_PROXY_COUNT=("TRUSTED_PROXY_COUNT", env.int),
+        ALLAUTH_TRUSTED_CLIENT_IP_HEADER=("TRUSTED_CLIENT_IP_HEADER", env.str),
         ACCOUNTS_SMS_BACKEND=("SMS_BACKEND", env.str),
         ACCOUNTS_SMS_FILE_PATH=("SMS_FILE_PATH", env.str),
         ACCOUNTS_SMS_SIGNATURE=("SMS_SIGNATURE", env.str),

@@ -40,6 +40,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# The client's address: the number of proxies of ours in front of gunicorn, each appending the
+# address it saw to X-Forwarded-For (1 for docker-compose's nginx; 0 when nothing is in front,
+# so the header is ignored). No default: too high and a client picks its own address, too low
+# and every client shares the proxy's, and so one bucket of every per-address limit.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT")
+
 # HTTPS everywhere, behind a proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

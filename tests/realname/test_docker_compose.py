@@ -1,6 +1,7 @@
 """docker-compose.yml describes a production-like deployment. No Docker engine runs here, so the
 file is parsed and checked for what a deployment needs."""
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -14,7 +15,11 @@ SECRETS = [
     "BLIND_INDEX_KEY",
     "POSTGRES_PASSWORD",
     "SANDBOX_PROVIDER_SECRET",
+    "POSTGRES_OWNER_PASSWORD",
+    "POSTGRES_APP_PASSWORD",
+    "TLS_CERTIFICATES_DIR",
 ]
+APP_SERVICES = ("web", "worker", "beat", "sandbox")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +81,7 @@ def test_app_services_use_production_settings_and_required_secrets(compose):
         assert not re.search(r"\$\{" + secret + r":-", raw), f"{secret} must have no default"
     for name in ("migrate", "web", "worker", "beat"):
         env = compose["services"][name]["environment"]
+        assert env["TRUSTED_PROXY_COUNT"]
         assert env["DJANGO_SETTINGS_MODULE"] == "realname.settings.production"
         for variable in (
             "SECRET_KEY",
@@ -91,7 +97,88 @@ def test_app_services_use_production_settings_and_required_secrets(compose):
 def test_database_and_redis_are_not_published_to_the_host(compose):
     assert "ports" not in compose["services"]["postgres"]
     assert "ports" not in compose["services"]["redis"]
-    assert compose["services"]["web"]["ports"]
+
+
+def default_of(value: str) -> str:
+    """``${NAME:-default}`` as compose reads it when NAME is unset."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+
+def database_user(url: str) -> str:
+    return url.removeprefix("postgres://").split(":", 1)[0]
+
+
+def test_migrations_run_as_the_owner_and_the_app_as_a_role_that_owns_nothing(compose):
+    services = compose["services"]
+    postgres = services["postgres"]
+    assert "./deploy/postgres/init:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
+    script = COMPOSE.parent / "deploy" / "postgres" / "init" / "10-roles.sh"
+    assert script.stat().st_mode & 0o111, "the init script must be executable"
+    # The superuser is neither the owner nor the application role.
+    assert postgres["environment"]["POSTGRES_USER"] not in ("realname", "realname_app")
+
+    migrate = services["migrate"]
+    assert database_user(migrate["environment"]["DATABASE_URL"]) == "realname"
+    assert re.search(
+        r"manage.py migrate .*&& python manage.py grant_app_role realname_app", command_of(migrate)
+    )
+    for name in APP_SERVICES:
+        assert database_user(services[name]["environment"]["DATABASE_URL"]) == "realname_app"
+    assert "POSTGRES_OWNER_PASSWORD" not in str(services["web"]["environment"])
+
+
+def test_the_database_server_logs_no_details_of_errors(compose):
+    from devstack.embedded import PRIVATE_LOG_SETTINGS
+
+    command = compose["services"]["postgres"]["command"]
+    options = dict(command[i + 1].split("=", 1) for i, part in enumerate(command) if part == "-c")
+    assert options == PRIVATE_LOG_SETTINGS
+
+
+def test_only_the_proxy_is_published_and_gunicorn_trusts_only_it(compose):
+    services = compose["services"]
+    published = {
+        name: [default_of(str(port)).split(":")[-1] for port in service.get("ports", [])]
+        for name, service in services.items()
+    }
+    assert sorted(published["proxy"]) == ["443", "80"]
+    for name, ports in published.items():
+        if name != "proxy":
+            assert not {"80", "443", "8000"} & set(ports), name
+    assert "ports" not in services["web"]
+
+    proxy = services["proxy"]
+    address = default_of(proxy["networks"]["default"]["ipv4_address"])
+    web = command_of(services["web"])
+    assert "--forwarded-allow-ips=*" not in web
+    allowed = re.search(r"--forwarded-allow-ips=(\S+)", web)
+    assert allowed and default_of(allowed[1]) == address
+    subnet = default_of(compose["networks"]["default"]["ipam"]["config"][0]["subnet"])
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
+
+    assert "./deploy/nginx/templates:/etc/nginx/templates:ro" in proxy["volumes"]
+    assert proxy["environment"]["PROXY_UPSTREAM"] == "web:8000"
+    for name in ("web", "worker", "beat"):
+        assert default_of(services[name]["environment"]["TRUSTED_PROXY_COUNT"]) == "1"
+
+
+def test_the_proxy_takes_a_licence_of_the_largest_size_the_app_takes(compose):
+    from enterprise.app_settings import EnterpriseSettings
+
+    largest = int(
+        default_of(compose["services"]["web"]["environment"]["ENTERPRISE_LICENCE_MAX_BYTES"])
+    )
+    assert largest == EnterpriseSettings.LICENCE_MAX_BYTES.default()
+    limit = default_of(compose["services"]["proxy"]["environment"]["PROXY_MAX_BODY_SIZE"])
+    assert limit.endswith("m") and int(limit[:-1]) * 1024 * 1024 > largest
+
+
+def test_no_secret_has_a_default(compose):
+    """A variable named like a secret is required (``:?``) or empty unless given (``:-}``)."""
+    raw = COMPOSE.read_text()
+    for name, default in re.findall(r"\$\{(\w+):-([^}]*)\}", raw):
+        if re.search(r"SECRET|PASSWORD|KEY", name):
+            assert default == "", f"{name} has a default"
 
 
 def test_licences_live_on_a_private_volume(compose):

@@ -26,6 +26,7 @@ SECRETS = {
     "VERIFICATION_PROVIDERS": "sandbox",
     "VERIFICATION_ALLOW_SANDBOX": "true",
     "SANDBOX_PROVIDER_SECRET": "a-long-random-shared-secret-for-the-sandbox",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 
@@ -69,6 +70,7 @@ def test_deploy_check_reports_no_issues():
         "BLIND_INDEX_KEY",
         "SMS_BACKEND",
         "VERIFICATION_PROVIDERS",
+        "TRUSTED_PROXY_COUNT",
     ],
 )
 def test_refuses_to_start_without_a_secret(variable):

@@ -4,7 +4,10 @@ trigger nor TRUNCATE (the deployment the README describes)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from enterprise.models import LicenceAccess
@@ -64,10 +67,10 @@ def test_an_app_role_that_does_not_own_the_table_cannot_switch_the_trigger_off(e
     """How to deploy (README): the web and worker processes connect as a role that may insert
     and read but does not own the tables, so it can neither edit rows nor drop the guard."""
     with connection.cursor() as cursor:
+        # Rolled back with the test's transaction, like the grants of the shipped command
+        # (manage.py grant_app_role; tests/security/test_database_roles.py logs in as it).
         cursor.execute("CREATE ROLE realname_test_app NOLOGIN NOSUPERUSER")
-        cursor.execute(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON support_auditentry TO realname_test_app"
-        )
+        call_command("grant_app_role", "realname_test_app", stdout=io.StringIO())
         cursor.execute("SET ROLE realname_test_app")
         try:
             for sql in (

@@ -1,0 +1,128 @@
+"""The two database roles a deployment runs with: the **owner**, which owns the tables and runs
+the migrations, and the **application role**, which web, worker and beat connect as. The
+application role may read and write rows but owns nothing, so it can neither TRUNCATE a table
+nor disable or drop a trigger; and on the append-only tables (audit, staff notes, consent
+records) it may not UPDATE or DELETE at all, so the trigger is the second guard, not the only one.
+
+``app_role_grant`` is what ``manage.py grant_app_role`` runs, as the owner, after every
+``migrate``: docker-compose's ``migrate`` service, ``./dev.sh serve`` and the tests use it alike."""
+
+from __future__ import annotations
+
+from django.db import connections, transaction
+
+# A table is append-only when a trigger named ``<table>_append_only`` guards it (the migrations
+# of accounts and support create them); kernel finds them in the catalogue, knowing no app.
+APPEND_ONLY_TRIGGER_SUFFIX = "_append_only"
+# Written by ``migrate`` only: the application role reads it (Django checks for unapplied
+# migrations) but must not mark a migration as applied.
+READ_ONLY_TABLES = ("django_migrations",)
+ROW_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+
+
+class RoleError(Exception):
+    """The role cannot be the application role; the message says why."""
+
+
+def append_only_tables(using: str = "default") -> list[str]:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT c.relname FROM pg_trigger t
+              JOIN pg_class c ON c.oid = t.tgrelid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE NOT t.tgisinternal AND n.nspname = current_schema()
+               AND t.tgname = c.relname || %s
+             ORDER BY 1
+            """,
+            [APPEND_ONLY_TRIGGER_SUFFIX],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _check_role(cursor, role: str) -> None:
+    cursor.execute(
+        "SELECT rolsuper, rolname = current_user FROM pg_roles WHERE rolname = %s", [role]
+    )
+    found = cursor.fetchone()
+    if found is None:
+        raise RoleError(
+            f"There is no database role {role!r}: create it first "
+            "(deploy/postgres/init/10-roles.sh does, in docker-compose)."
+        )
+    superuser, is_current = found
+    if superuser:
+        raise RoleError(f"{role!r} is a superuser: the application role must not be one.")
+    if is_current:
+        raise RoleError(
+            f"{role!r} is the role running this command (the owner): the application role "
+            "must be another one."
+        )
+    cursor.execute(
+        """
+        SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+           AND pg_get_userbyid(c.relowner) = %s
+        """,
+        [role],
+    )
+    (owned,) = cursor.fetchone()
+    if owned:
+        raise RoleError(
+            f"{role!r} owns {owned} tables or sequences: an owner can switch the append-only "
+            "triggers off. Reassign them to the owner (REASSIGN OWNED BY) first."
+        )
+
+
+def _check_owner(cursor) -> None:
+    """GRANT on a table one does not own only warns; the command must fail instead."""
+    cursor.execute(
+        """
+        SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+           AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+        """
+    )
+    (foreign,) = cursor.fetchone()
+    if foreign:
+        raise RoleError(
+            f"{foreign} tables or sequences belong to another role: run this command as the "
+            "owner that ran the migrations (its DATABASE_URL)."
+        )
+
+
+def app_role_grant(*, role: str, using: str = "default") -> list[str]:
+    """Give ``role`` exactly the privileges the application needs, on every table there is now
+    and (default privileges) on those later migrations create, and return the append-only
+    tables it may only read and insert into. Run as the owner; it can be run again at will."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    target = quote(role)
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        _check_role(cursor, role)
+        _check_owner(cursor)
+        cursor.execute("SELECT current_database(), current_schema()")
+        database, schema_name = cursor.fetchone()
+        schema = quote(schema_name)
+        statements = [
+            f"GRANT CONNECT ON DATABASE {quote(database)} TO {target}",
+            f"GRANT USAGE ON SCHEMA {schema} TO {target}",
+            # From a clean slate, so a privilege granted by hand (TRUNCATE, TRIGGER) goes away.
+            f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {target}",
+            f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {target}",
+            f"GRANT {ROW_PRIVILEGES} ON ALL TABLES IN SCHEMA {schema} TO {target}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {target}",
+            # Tables the next migrations create (as this same owner) get the same privileges.
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT {ROW_PRIVILEGES} ON TABLES "
+            f"TO {target}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES "
+            f"TO {target}",
+        ]
+        for table in READ_ONLY_TABLES:
+            statements.append(f"REVOKE INSERT, UPDATE, DELETE ON {quote(table)} FROM {target}")
+        append_only = append_only_tables(using)
+        for table in append_only:
+            statements.append(f"REVOKE UPDATE, DELETE ON {quote(table)} FROM {target}")
+        for statement in statements:
+            cursor.execute(statement)
+    return append_only

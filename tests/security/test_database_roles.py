@@ -1,0 +1,175 @@
+"""The application's database role, as shipped (``manage.py grant_app_role``, which compose's
+``migrate`` service and ``./dev.sh serve`` run): connected as that role, the site does its
+work, and the append-only audit, staff notes and consent records cannot be emptied, edited,
+deleted or unguarded: TRUNCATE, DISABLE TRIGGER, DROP TRIGGER, UPDATE and DELETE are refused by
+the privileges themselves (the triggers stay as a second guard)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from accounts.models import ConsentRecord
+from kernel.dbroles import append_only_tables
+from support import services
+from support.models import AuditEntry, StaffNote
+from tests.factories import FailedPersonalFactory, StaffFactory
+from tests.helpers import database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+APPEND_ONLY = ["accounts_consentrecord", "support_auditentry", "support_staffnote"]
+
+
+@pytest.fixture
+def app_role() -> Iterator[str]:
+    """A login role of this run's own (roles belong to the whole cluster), granted by the
+    shipped command and dropped afterwards."""
+    role = f"realname_app_{os.environ.get('REALNAME_TEST_RUN_ID', 'test')}_{uuid.uuid4().hex[:6]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
+    try:
+        call_command("grant_app_role", role, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        yield role
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP OWNED BY "{role}"')
+            cursor.execute(f'DROP ROLE "{role}"')
+
+
+def connect_as(role: str) -> psycopg.Connection:
+    db = connection.settings_dict
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        dbname=db["NAME"],
+        user=role,
+        autocommit=True,
+    )
+
+
+@pytest.fixture
+def records() -> None:
+    lead = StaffFactory.create(groups=["Support lead"])  # accepted the documents: consent rows
+    verification = FailedPersonalFactory.create()
+    services.personal_data_reveal(
+        actor=lead, verification=verification, reason="Ticket 1: name check", ip_address=None
+    )
+    services.staff_note_add(actor=lead, verification=verification, text="note", ip_address=None)
+
+
+def test_the_append_only_tables_are_found_by_their_triggers():
+    assert append_only_tables() == APPEND_ONLY
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY)
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE {table}",
+        "ALTER TABLE {table} DISABLE TRIGGER {table}_append_only",
+        "ALTER TABLE {table} DISABLE TRIGGER ALL",
+        "DROP TRIGGER {table}_append_only ON {table}",
+        "UPDATE {table} SET id = id",
+        "DELETE FROM {table}",
+        "DROP TABLE {table}",
+    ],
+)
+def test_the_app_role_cannot_empty_edit_or_unguard_an_append_only_table(
+    app_role, records, table, statement
+):
+    before = connection.cursor()
+    before.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - our own table names
+    (count,) = before.fetchone()
+    assert count > 0
+
+    with connect_as(app_role) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (count,)  # noqa: S608
+        with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+            conn.execute(statement.format(table=table))
+    # The privilege refuses, before any trigger is reached ("permission denied", "must be owner").
+    assert "append-only" not in str(refused.value)
+    assert "permission denied" in str(refused.value) or "must be owner" in str(refused.value)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+        assert cursor.fetchone() == (count,)
+        cursor.execute(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = %s", [f"{table}_append_only"]
+        )
+        assert cursor.fetchone() == ("O",)  # still there, still enabled
+
+
+def test_the_app_role_is_no_superuser_and_owns_nothing(app_role):
+    with connect_as(app_role) as conn:
+        assert conn.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone() == (False,)
+        owned = conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relowner = "
+            "(SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        ).fetchone()
+        assert owned == (0,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(
+                "INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', now())"
+            )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE TABLE intruder (id int)")
+
+
+def test_the_site_does_its_work_as_the_app_role(app_role, records):
+    """The services that write the audit, a note and a consent record, run in another process
+    connected as the application role, succeed: the role has every privilege the app needs."""
+    verification_pk = StaffNote.objects.get().verification_id
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "realname.settings.test",
+        "DATABASE_URL": database_url({**connection.settings_dict, "USER": app_role}),
+    }
+    script = f"""
+import django; django.setup()
+from accounts.models import User
+from accounts.selectors import legal_documents_current
+from accounts.services import consent_accept
+from support import services
+from verification.models import PersonalVerification
+lead = User.objects.filter(is_staff=True).get()
+verification = PersonalVerification.objects.get(pk={verification_pk})
+services.personal_data_reveal(actor=lead, verification=verification, reason="Ticket 2: name check", ip_address="203.0.113.9")
+services.staff_note_add(actor=lead, verification=verification, text="second", ip_address=None)
+consent_accept(user=lead, documents=legal_documents_current(("face-rules",)), ip_address=None, user_agent="")
+User.objects.filter(pk=lead.pk).update(last_login=None)
+print("done")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert AuditEntry.objects.filter(
+        reason="Ticket 2: name check", ip_address="203.0.113.9"
+    ).exists()
+    assert StaffNote.objects.count() == 2
+    assert ConsentRecord.objects.filter(document__slug="face-rules").count() == 1
+
+
+def test_the_command_refuses_a_superuser_and_a_missing_role():
+    with pytest.raises(CommandError, match="superuser"):
+        call_command("grant_app_role", connection.settings_dict["USER"])
+    with pytest.raises(CommandError, match="no database role"):
+        call_command("grant_app_role", "realname_no_such_role")
