@@ -132,4 +132,3 @@ class FailoverRedisCache(RedisCache):
 
     def clear(self) -> Any:
         return self._either("clear")
-

@@ -32,7 +32,7 @@ def send_now(task_name: str, record_id: int) -> bool:
     and the sweeper sends the record whatever kept it from being sent now."""
     try:
         current_app.send_task(task_name, args=(record_id,))
-    except Exception as exc:  # noqa: BLE001 - the record waits; the request must not fail
+    except Exception as exc:  # the record waits; the request must not fail
         logger.warning(
             "broker unavailable (%s): %s for record %s waits for the sweeper",
             type(exc).__name__,

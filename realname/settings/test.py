@@ -20,9 +20,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
-CACHES = {
-    "default": cache_for(REDIS_URL, KEY_PREFIX=env("REALNAME_TEST_RUN_ID", default="test"))
-}
+CACHES = {"default": cache_for(REDIS_URL, KEY_PREFIX=env("REALNAME_TEST_RUN_ID", default="test"))}
 
 ACCOUNTS_SMS_BACKEND = "accounts.sms.locmem.SmsBackend"
 

@@ -54,7 +54,7 @@ def _answers(node: str, timeout: float) -> bool:
         try:
             if app.control.ping(destination=[node], timeout=0.5):
                 return True
-        except Exception:  # noqa: BLE001 - Redis still coming back: ask again
+        except Exception:  # Redis still coming back: ask again
             time.sleep(0.2)
     return False
 
