@@ -2,7 +2,8 @@
 
 ``serve``: PostgreSQL (DATABASE_URL, or a private cluster kept under .local/postgres), migrations,
 a Celery worker with beat (Redis at REDIS_URL, or a filesystem queue under .local/broker) and the
-web server; Ctrl-C stops them all, the database last.
+web server; a worker or sandbox that crashes is started again (with backoff, said on the console);
+Ctrl-C, or the web server exiting, stops them all, the database last.
 
 ``test``: ruff, mypy, bandit, the migrations check and pytest, against DATABASE_URL/REDIS_URL when set,
 otherwise against a private PostgreSQL and Redis made for this run and removed after it."""
@@ -22,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from verification.app_settings import VerificationSettings
@@ -77,6 +78,62 @@ def _wait_for_health(url: str, web: subprocess.Popen, timeout: float = 90) -> bo
             pass
         time.sleep(0.5)
     return False
+
+
+# A crashed worker or sandbox is started again after 1, 2, 4 ... seconds, at most 30; a process
+# that ran this long before it exited counts as healthy again and is restarted after 1 s.
+RESTART_DELAYS = (1, 2, 4, 8, 16, 30)
+HEALTHY_AFTER = 60.0
+
+
+class Supervised:
+    """A process of the stack that is started again when it exits (with backoff, said on the
+    console): the worker and the sandbox. Not the web server: its own reloader already survives
+    code errors, and when it exits (its port taken, broken settings) another start would fail
+    the same way, so the stack stops and says why."""
+
+    def __init__(
+        self,
+        name: str,
+        start: Callable[[], subprocess.Popen],
+        process: subprocess.Popen | None = None,
+    ) -> None:
+        self.name = name
+        self._start = start
+        self.process = process or start()
+        say(f"{name} started (pid {self.process.pid})")
+        self._started_at = time.monotonic()
+        self._failures = 0
+        self._restart_at: float | None = None
+
+    def stop_leftovers(self) -> None:
+        """Kill what a crashed process left behind: the worker's pool and embedded beat outlive
+        a SIGKILL of the main process, and a second beat would send every schedule twice.
+        Each supervised process leads its own process group (``start_new_session``)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def check(self) -> None:
+        """Notice an exit and schedule the restart; start the process again when it is time."""
+        now = time.monotonic()
+        if self._restart_at is None:
+            if self.process.poll() is None:
+                return
+            self.stop_leftovers()
+            if now - self._started_at >= HEALTHY_AFTER:
+                self._failures = 0
+            delay = RESTART_DELAYS[min(self._failures, len(RESTART_DELAYS) - 1)]
+            self._failures += 1
+            self._restart_at = now + delay
+            say(
+                f"{self.name} exited with code {self.process.returncode}; "
+                f"restarting it in {delay} s (restart {self._failures})"
+            )
+        elif now >= self._restart_at:
+            self._restart_at = None
+            self.process = self._start()
+            say(f"{self.name} started again (pid {self.process.pid})")
+            self._started_at = now
 
 
 SANDBOX_PROVIDER = "verification.providers.sandbox.SandboxProvider"
@@ -190,19 +247,7 @@ def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
         f"identity provider: sandbox on {env['SANDBOX_PROVIDER_URL']} answering from {registry} "
         f"as {', '.join(vendors)} (demo identities: sandbox/README.md)"
     )
-    process = subprocess.Popen(
-        [
-            PYTHON,
-            "manage.py",
-            "run_sandbox_provider",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(sandbox_port),
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
+    process = _start_sandbox(env, sandbox_port)
     if "alipay" in vendors:
         _alipay_public_key(env, process)
     return process
@@ -222,6 +267,46 @@ def _grant_app_role(env: dict[str, str], postgres: EmbeddedPostgres) -> None:
     say(f"web and worker connect as {APP_ROLE} (rows only); migrations ran as {OWNER_ROLE}")
 
 
+def _restart_sandbox(env: dict[str, str]) -> subprocess.Popen:
+    """The sandbox again, on its port. It makes a new Alipay key at each start: web and worker
+    have read the old one, so Alipay's answers fail their signature check until they restart."""
+    port = int(env["SANDBOX_PROVIDER_URL"].rsplit(":", 1)[1])
+    process = _start_sandbox(env, port)
+    if env.get("SANDBOX_PROVIDER_ALIPAY_APP_PUBLIC_KEY"):
+        _alipay_public_key(env, process)
+        say("the sandbox made a new Alipay key: restart ./dev.sh serve to verify through Alipay")
+    return process
+
+
+def _start_sandbox(env: dict[str, str], port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [PYTHON, "manage.py", "run_sandbox_provider", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=BASE_DIR,
+        env=env,
+        start_new_session=True,  # see Supervised.stop_leftovers; Ctrl-C reaches it through us
+    )
+
+
+def _start_worker(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "realname",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--beat",
+            f"--schedule={LOCAL_DIR / 'celerybeat-schedule'}",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        start_new_session=True,  # see Supervised.stop_leftovers; Ctrl-C reaches it through us
+    )
+
+
 def serve(host: str, port: int) -> int:
     env = os.environ.copy()
     env.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.dev")
@@ -233,6 +318,7 @@ def serve(host: str, port: int) -> int:
 
     postgres: EmbeddedPostgres | None = None
     processes: list[tuple[str, subprocess.Popen]] = []
+    supervised: list[Supervised] = []
     try:
         if env.get("DATABASE_URL"):
             say("database: DATABASE_URL")
@@ -248,7 +334,9 @@ def serve(host: str, port: int) -> int:
 
         sandbox = _sandbox_process(env)
         if sandbox is not None:
-            processes.append(("sandbox provider", sandbox))
+            supervised.append(
+                Supervised("sandbox provider", lambda: _restart_sandbox(env), process=sandbox)
+            )
 
         if not env.get("SMS_BACKEND"):
             say(f"text messages (SMS codes) are written to {LOCAL_DIR / 'sms.jsonl'}")
@@ -259,47 +347,22 @@ def serve(host: str, port: int) -> int:
         if postgres:
             _grant_app_role(env, postgres)
 
-        processes.append(
-            (
-                "worker",
-                subprocess.Popen(
-                    [
-                        PYTHON,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "realname",
-                        "worker",
-                        "--loglevel=INFO",
-                        "--concurrency=2",
-                        "--beat",
-                        f"--schedule={LOCAL_DIR / 'celerybeat-schedule'}",
-                    ],
-                    cwd=BASE_DIR,
-                    env=env,
-                ),
-            )
+        supervised.append(Supervised("worker", lambda: _start_worker(env)))
+        web = subprocess.Popen(
+            [PYTHON, "manage.py", "runserver", f"{host}:{port}"], cwd=BASE_DIR, env=env
         )
-        processes.append(
-            (
-                "web",
-                subprocess.Popen(
-                    [PYTHON, "manage.py", "runserver", f"{host}:{port}"], cwd=BASE_DIR, env=env
-                ),
-            )
-        )
-        web = processes[-1][1]
+        processes.append(("web", web))
         url = f"http://{host}:{port}/"
         if _wait_for_health(f"{url}healthz", web):
             say(f"realname is running: open {url}  (Ctrl-C stops everything)")
         else:
             say(f"the site did not report healthy yet; see the log above and {url}healthz")
-        while True:
-            for name, process in processes:
-                if process.poll() is not None:
-                    say(f"{name} exited with code {process.returncode}; stopping the rest")
-                    return 1
-            time.sleep(1)
+        while web.poll() is None:
+            for each in supervised:
+                each.check()
+            time.sleep(0.5)
+        say(f"web exited with code {web.returncode}; stopping the rest")
+        return 1
     except (KeyboardInterrupt, Stopped):
         say("stopping")
         return 0
@@ -311,7 +374,9 @@ def serve(host: str, port: int) -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip clean-up
-        _terminate(processes)
+        _terminate([(each.name, each.process) for each in supervised] + processes)
+        for each in supervised:
+            each.stop_leftovers()
         if postgres:
             postgres.stop()
             say("database stopped")

@@ -11,7 +11,6 @@ import logging
 
 from celery import current_app
 from django.db import transaction
-from kombu.exceptions import KombuError
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +25,14 @@ def send_after_commit(task_name: str, record_id: int) -> None:
 
 
 def send_now(task_name: str, record_id: int) -> bool:
-    """Publish; False (and a warning, without personal data) when the broker refused."""
+    """Publish; False (and a warning, without personal data) when the broker refused.
+
+    Any failure, not only kombu's (it wraps a stopped or full Redis as ``OperationalError``):
+    this runs after the commit, where raising would turn a stored submission into an error page,
+    and the sweeper sends the record whatever kept it from being sent now."""
     try:
         current_app.send_task(task_name, args=(record_id,))
-    except (KombuError, OSError) as exc:
+    except Exception as exc:  # the record waits; the request must not fail
         logger.warning(
             "broker unavailable (%s): %s for record %s waits for the sweeper",
             type(exc).__name__,

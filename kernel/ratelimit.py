@@ -2,7 +2,8 @@
 
 Limits are read from ``REALNAME_RATE_LIMITS`` in allauth's notation, e.g. ``"10/10m/user,60/10m/ip"``:
 at most 10 per user and 60 per network address in any fixed 10-minute window. Counters live in
-the shared cache, so every web process counts together."""
+the shared cache, so every web process counts together; while Redis is down they live in each
+process's memory (kernel.cache.FailoverRedisCache): looser by the number of processes, never off."""
 
 from __future__ import annotations
 

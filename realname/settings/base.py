@@ -75,10 +75,18 @@ def celery_broker_for(redis_url: str | None) -> tuple[str, dict]:
     }
 
 
-def cache_for(redis_url: str | None) -> dict:
-    """Rate limits and codes live in the cache, so it must be shared by every process."""
+def cache_for(redis_url: str | None, **params: Any) -> dict:
+    """Rate limits and codes live in the cache, so it must be shared by every process. Redis
+    down is not an error page: kernel.cache.FailoverRedisCache carries on in each process's
+    memory until Redis answers again, and gives up on a Redis that does not answer within a
+    second (redis-py would wait forever)."""
     if redis_url:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        return {
+            "BACKEND": "kernel.cache.FailoverRedisCache",
+            "LOCATION": redis_url,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            **params,
+        }
     return {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(LOCAL_DIR / "cache"),

@@ -4,7 +4,7 @@ one stops the process at start-up (django-environ raises ImproperlyConfigured)."
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *
-from .base import celery_broker_for, database_from_url, env, logging_config
+from .base import cache_for, celery_broker_for, database_from_url, env, logging_config
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -14,9 +14,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_for(REDIS_URL)
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-}
+CACHES = {"default": cache_for(REDIS_URL)}
 
 REALNAME_FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 REALNAME_BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *
-from .base import database_from_url, env, logging_config
+from .base import cache_for, database_from_url, env, logging_config
 
 DEBUG = False
 SECRET_KEY = "insecure-test-key"  # noqa: S105 - test settings only
@@ -20,13 +20,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env("REALNAME_TEST_RUN_ID", default="test"),
-    }
-}
+CACHES = {"default": cache_for(REDIS_URL, KEY_PREFIX=env("REALNAME_TEST_RUN_ID", default="test"))}
 
 ACCOUNTS_SMS_BACKEND = "accounts.sms.locmem.SmsBackend"
 # Each test run counts in its own Redis keys (the worker process reads the same run id).
