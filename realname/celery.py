@@ -11,6 +11,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.dev")
 app = Celery("realname")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# kernel.alerts holds the task that sends alerts (the kernel knows no app, so it is no tasks.py
+# of an app that imports it).
+app.autodiscover_tasks(["kernel"], related_name="alerts")
 
 FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder")
 

@@ -197,6 +197,7 @@ MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="realname")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="realname <noreply@localhost>")
+EMAIL_SUBJECT_PREFIX = "[realname] "
 
 # Internationalisation: Simplified Chinese by default, English on request.
 LANGUAGE_CODE = "zh-hans"
@@ -319,6 +320,17 @@ MEDIA_URL = "/media/"
 globals().update(
     from_environment(
         REALNAME_HEALTHZ_WORKER_TIMEOUT=("HEALTHZ_WORKER_TIMEOUT", env.float),
+        # Our public address (vendors' return and notification URLs) and the support team's
+        # alerts (kernel.alerts).
+        REALNAME_PUBLIC_URL=("PUBLIC_URL", env.str),
+        REALNAME_ALERT_EMAILS=("ALERT_EMAILS", env.list),
+        REALNAME_ALERT_WEBHOOK_URL=("ALERT_WEBHOOK_URL", env.str),
+        REALNAME_ALERT_INTERVAL=("ALERT_INTERVAL", env.int),
+        REALNAME_ALERT_ERROR_RATE=("ALERT_ERROR_RATE", env.float),
+        REALNAME_ALERT_RATE_MIN_CALLS=("ALERT_RATE_MIN_CALLS", env.int),
+        REALNAME_ALERT_RATE_WINDOW=("ALERT_RATE_WINDOW", env.int),
+        VERIFICATION_PROVIDER_RETRY_WINDOW=("VERIFICATION_PROVIDER_RETRY_WINDOW", env.int),
+        VERIFICATION_FACE_SESSION_RESTARTS=("VERIFICATION_FACE_SESSION_RESTARTS", env.int),
         ACCOUNTS_SMS_BACKEND=("SMS_BACKEND", env.str),
         ACCOUNTS_SMS_FILE_PATH=("SMS_FILE_PATH", env.str),
         ACCOUNTS_SMS_SIGNATURE=("SMS_SIGNATURE", env.str),
