@@ -26,6 +26,7 @@ SECRETS = {
     "VERIFICATION_PROVIDERS": "sandbox",
     "VERIFICATION_ALLOW_SANDBOX": "true",
     "SANDBOX_PROVIDER_SECRET": "a-long-random-shared-secret-for-the-sandbox",
+    "PUBLIC_URL": "https://realname.example.com",
 }
 
 
