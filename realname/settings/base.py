@@ -196,7 +196,8 @@ MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="realname")
 # Wrong codes count towards ACCOUNT_RATE_LIMITS["login_failed"] (per account and per network).
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="realname <noreply@localhost>")
+# Compose passes an unset variable as empty: that means the default too.
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="") or "realname <noreply@localhost>"
 EMAIL_SUBJECT_PREFIX = "[realname] "
 
 # Internationalisation: Simplified Chinese by default, English on request.

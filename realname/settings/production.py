@@ -29,8 +29,8 @@ if _problem := public_url_problem(REALNAME_PUBLIC_URL.strip().rstrip("/")):
 ACCOUNTS_SMS_BACKEND = env("SMS_BACKEND")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 # The mail server that carries the support team's alerts (REALNAME_ALERT_EMAILS).
-EMAIL_HOST = env("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST = env("EMAIL_HOST", default="") or "localhost"
+EMAIL_PORT = int(env("EMAIL_PORT", default="") or 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
