@@ -311,6 +311,8 @@ def serve(host: str, port: int) -> int:
     env = os.environ.copy()
     env.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.dev")
     env.setdefault("REALNAME_LOCAL_DIR", str(LOCAL_DIR))
+    # Vendors' return and notification URLs are built from it (kernel.public), not the request.
+    env.setdefault("PUBLIC_URL", f"http://{'[' + host + ']' if ':' in host else host}:{port}")
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_stopped)
     # A shell that starts us in the background ignores SIGINT; Ctrl-C and `kill -INT` must work.

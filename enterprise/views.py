@@ -76,6 +76,10 @@ def status(request: HttpRequest, public_id: str) -> HttpResponse:
         {
             "verification": verification,
             "refresh": verification.status == EnterpriseVerification.Status.SUBMITTED,
+            # The registry's provider is failing and we keep retrying: say so.
+            "provider_slow": verification.status == EnterpriseVerification.Status.SUBMITTED
+            and verification.provider_failures > 0,
+            "retry_window_minutes": max(1, verification_settings.PROVIDER_RETRY_WINDOW // 60),
             "guidance": guidance_for(verification.reason_code),
             "attempts_left": max(0, attempts_left),
         },

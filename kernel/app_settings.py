@@ -145,5 +145,51 @@ class KernelSettings(AppSettings):
         "The prefix of the Redis keys holding the counters (one hash per metric).",
     )
 
+    # --- our public address and the support team's alerts (issue #16, items 4 and 6) ---------
+    PUBLIC_URL = Setting(
+        str,
+        "",
+        "The site's public base URL (scheme, host and port, no path), e.g. "
+        "``https://realname.example.com``: every URL given to a vendor (the face step's return "
+        "and notification URLs) is built from it, never from a request's Host header. "
+        "Environment: ``PUBLIC_URL``; production refuses to start without it.",
+    )
+    ALERT_EMAILS: Setting[list[str]] = Setting(
+        list,
+        list,
+        "Addresses of the support team, mailed (Django's mail settings) when verifications stop "
+        "in ``error`` or a provider's or carrier's error rate crosses ``ALERT_ERROR_RATE``. "
+        "Environment: ``ALERT_EMAILS=ops@example.com,desk@example.com``.",
+    )
+    ALERT_WEBHOOK_URL = Setting(
+        str,
+        "",
+        "Optional URL that receives each alert as a JSON POST (no personal data), e.g. a chat "
+        "channel's incoming webhook. Environment: ``ALERT_WEBHOOK_URL``.",
+    )
+    ALERT_INTERVAL = Setting(
+        int,
+        15 * 60,
+        "Seconds during which an alert of one kind is sent at most once (counted in the shared "
+        "cache, so across every web and worker process).",
+    )
+    ALERT_ERROR_RATE = Setting(
+        float,
+        0.5,
+        "Share of failed calls (0-1) to one provider or carrier, within ``ALERT_RATE_WINDOW``, "
+        "that alerts the support team.",
+    )
+    ALERT_RATE_MIN_CALLS = Setting(
+        int,
+        10,
+        "Calls to one provider or carrier within ``ALERT_RATE_WINDOW`` before its error rate is "
+        "judged: two failures out of three calls are no outage.",
+    )
+    ALERT_RATE_WINDOW = Setting(
+        int,
+        5 * 60,
+        "Seconds over which calls and failures are counted for the error-rate alert.",
+    )
+
 
 app_settings = KernelSettings()

@@ -11,6 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realname.settings.dev")
 app = Celery("realname")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The task that sends the support team's alerts lives beside the code that queues it.
+app.autodiscover_tasks(["kernel"], related_name="alerts")
 
 FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder")
 

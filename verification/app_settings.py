@@ -39,15 +39,20 @@ class VerificationSettings(AppSettings):
         int, 5, "Verification attempts a user may start in 24 hours before being locked out."
     )
     MINIMUM_AGE = Setting(int, 18, "Real-name authentication is for adults only.")
-    PROVIDER_MAX_RETRIES = Setting(
+    PROVIDER_RETRY_WINDOW = Setting(
         int,
-        5,
-        "Retries of a provider call after a transient error (timeout, 5xx) before ``error``.",
+        30 * 60,
+        "Seconds a provider step is retried after a transient error (timeout, 5xx, throttling), "
+        "counted from the step's first failure, before the verification stops in ``error`` for "
+        "support staff: a vendor outage shorter than this is waited out. Environment: "
+        "``VERIFICATION_PROVIDER_RETRY_WINDOW``.",
+        formerly="VERIFICATION_PROVIDER_MAX_RETRIES",
     )
     PROVIDER_RETRY_BACKOFF = Setting(
         float,
         2.0,
-        "Base, in seconds, of the exponential backoff: retries wait about 1, 2, 4... times it.",
+        "Base, in seconds, of the exponential backoff (with jitter): retries wait about 1, 2, "
+        "4... times it, up to ``PROVIDER_RETRY_BACKOFF_MAX``.",
     )
     PROVIDER_RETRY_BACKOFF_MAX = Setting(
         int,
@@ -62,6 +67,13 @@ class VerificationSettings(AppSettings):
         "after which a session the provider still calls unfinished is recorded as expired "
         '(``liveness_expired``) so the person can start again: Aliyun answers "not '
         'finished" for ever after an abandoned session.',
+    )
+    FACE_SESSION_RESTARTS = Setting(
+        int,
+        3,
+        "New face sessions a person may start themselves when the provider no longer knows "
+        "theirs (expired or lost on its side); after that the verification stops in ``error`` "
+        "and support staff restart it.",
     )
     STUCK_AFTER = Setting(
         int,

@@ -125,7 +125,9 @@ def check_sweeper_waits_for_retries(
 ) -> list[checks.CheckMessage]:
     """The sweeper re-enqueues what has not moved for STUCK_AFTER seconds. A retry waiting out
     its backoff has not moved either: if the wait can be longer, the sweeper sends the same
-    call a second time."""
+    call a second time. Each failure is stored (the record moves), and no wait is longer than
+    the backoff cap, however long ``PROVIDER_RETRY_WINDOW`` lets the retries go on: the cap
+    and one call's timeout are what must fit."""
     classes, errors = _classes()
     if errors or not classes:
         return []  # reported by check_provider

@@ -246,6 +246,36 @@ def verification_record_liveness_result(
     )
 
 
+@transaction.atomic
+def verification_face_session_lost(*, verification_id: int) -> bool:
+    """The provider no longer knows the face session (expired or lost on its side): asking for
+    its result again would be refused again. Within ``VERIFICATION_FACE_SESSION_RESTARTS`` the
+    face step starts over and the person's status page offers them a new session (their
+    consent and details stand; the new session has a new idempotency key). False when the
+    restarts are used up: the caller stops the verification for support staff."""
+    verification = personal.locked(verification_id)
+    if verification.status != Status.IN_PROGRESS or not verification.liveness_ref:
+        return True  # answered or restarted meanwhile: nothing left to do
+    if verification.liveness_restarts >= app_settings.FACE_SESSION_RESTARTS:
+        return False
+    verification.liveness_ref = verification.liveness_url = ""
+    verification.liveness_started_at = None
+    verification.face_requested_at = None
+    verification.liveness_restarts += 1
+    verification.provider_failures = 0
+    personal.stamp(verification, "liveness_lost", restarts=verification.liveness_restarts)
+    verification.save()
+    personal.event(
+        verification,
+        Event.PROVIDER_FAILED,
+        ReasonCode.REJECTED_REQUEST,
+        step="face_pending",
+        session_lost=True,
+        restarts=verification.liveness_restarts,
+    )
+    return True
+
+
 def verification_retry(*, verification: PersonalVerification) -> PersonalVerification:
     """Support staff retry a verification stopped in ``error``: it resumes the step it was in
     (a face session the provider lost starts again)."""

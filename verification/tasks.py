@@ -16,7 +16,7 @@ from .app_settings import app_settings
 from .lifecycle import ProviderTask
 from .models import PersonalVerification
 from .providers import get_provider
-from .providers.base import CheckResult, Identity, ReasonCode
+from .providers.base import CheckResult, Identity, ProviderPermanentError, ReasonCode
 
 
 def _identity(verification: PersonalVerification) -> Identity:
@@ -57,13 +57,26 @@ def _start_liveness(verification: PersonalVerification) -> None:
     services.verification_record_liveness_session(verification_id=verification.pk, session=session)
 
 
+def _session_unknown(refusal: ProviderPermanentError) -> bool:
+    """The vendor refused to look the session up, and not for a reason of our configuration
+    (credentials, signature, clock...: those carry a diagnosis): it no longer knows it."""
+    return refusal.reason_code == ReasonCode.REJECTED_REQUEST and not refusal.diagnosis
+
+
 def _fetch_liveness_result(verification: PersonalVerification) -> None:
     """Still pending is not an error: the notification, the person's return or the sweeper
     asks again later, until the provider's session lifetime (plus
     ``VERIFICATION_FACE_SESSION_GRACE``): a session still unfinished then was abandoned, and is
     recorded as expired so the person can start again."""
     provider = get_provider(verification.provider)
-    result = provider.fetch_liveness_result(provider_ref=verification.liveness_ref)
+    try:
+        result = provider.fetch_liveness_result(provider_ref=verification.liveness_ref)
+    except ProviderPermanentError as refusal:
+        if _session_unknown(refusal) and services.verification_face_session_lost(
+            verification_id=verification.pk
+        ):
+            return  # the person starts a new face session from their status page
+        raise
     started = verification.liveness_started_at
     if result is None and started is not None:
         age = (timezone.now() - started).total_seconds()

@@ -29,6 +29,7 @@ from accounts.identity import identity_current
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import consent_accept
+from kernel.public import public_url
 from kernel.ratelimit import rate_limit
 from kernel.request import client_ip
 
@@ -159,6 +160,10 @@ def _status_page(
             "step": step,
             "refresh": step in ("identity_check", "face_preparing", "face_pending")
             and face_form is None,
+            # The provider is failing and we keep retrying: say so, and refresh less often.
+            "provider_slow": verification.status in verification.PROVIDER_STATUSES
+            and verification.provider_failures > 0,
+            "retry_window_minutes": max(1, app_settings.PROVIDER_RETRY_WINDOW // 60),
             "face_form": face_form,
             "guidance": guidance_for(
                 verification.reason_code, identity_deferred=verification.identity_deferred
@@ -207,10 +212,12 @@ def personal_face(request: HttpRequest, public_id: str) -> HttpResponse:
     with contextlib.suppress(ValidationError):
         services.verification_request_face(
             verification=verification,
-            return_url=request.build_absolute_uri(
+            # On our configured public address, never the request's Host header: a person
+            # must not be able to aim the vendor's signed callbacks somewhere else.
+            return_url=public_url(
                 reverse("verification:personal_return", args=[verification.public_id])
             ),
-            notify_url=request.build_absolute_uri(
+            notify_url=public_url(
                 reverse("verification:provider_notify_named", args=[verification.provider])
                 if verification.provider
                 else reverse("verification:provider_notify")

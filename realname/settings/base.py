@@ -204,7 +204,9 @@ MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="realname")
 # Wrong codes count towards ACCOUNT_RATE_LIMITS["login_failed"] (per account and per network).
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="realname <noreply@localhost>")
+# Compose passes an unset variable as empty: that means the default too.
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="") or "realname <noreply@localhost>"
+EMAIL_SUBJECT_PREFIX = "[realname] "
 
 # Internationalisation: Simplified Chinese by default, English on request.
 LANGUAGE_CODE = "zh-hans"
@@ -334,6 +336,17 @@ globals().update(
         # limit, the audit): allauth's own settings, so its limits and ours count alike.
         ALLAUTH_TRUSTED_PROXY_COUNT=("TRUSTED_PROXY_COUNT", env.int),
         ALLAUTH_TRUSTED_CLIENT_IP_HEADER=("TRUSTED_CLIENT_IP_HEADER", env.str),
+        # Our public address (vendors' return and notification URLs) and the support team's
+        # alerts (kernel.alerts).
+        REALNAME_PUBLIC_URL=("PUBLIC_URL", env.str),
+        REALNAME_ALERT_EMAILS=("ALERT_EMAILS", env.list),
+        REALNAME_ALERT_WEBHOOK_URL=("ALERT_WEBHOOK_URL", env.str),
+        REALNAME_ALERT_INTERVAL=("ALERT_INTERVAL", env.int),
+        REALNAME_ALERT_ERROR_RATE=("ALERT_ERROR_RATE", env.float),
+        REALNAME_ALERT_RATE_MIN_CALLS=("ALERT_RATE_MIN_CALLS", env.int),
+        REALNAME_ALERT_RATE_WINDOW=("ALERT_RATE_WINDOW", env.int),
+        VERIFICATION_PROVIDER_RETRY_WINDOW=("VERIFICATION_PROVIDER_RETRY_WINDOW", env.int),
+        VERIFICATION_FACE_SESSION_RESTARTS=("VERIFICATION_FACE_SESSION_RESTARTS", env.int),
         ACCOUNTS_SMS_BACKEND=("SMS_BACKEND", env.str),
         ACCOUNTS_SMS_FILE_PATH=("SMS_FILE_PATH", env.str),
         ACCOUNTS_SMS_SIGNATURE=("SMS_SIGNATURE", env.str),

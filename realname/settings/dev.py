@@ -27,6 +27,8 @@ REALNAME_FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS", default=["dev1:ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="]
 )
 REALNAME_BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", default="development-blind-index-key")
+# Where `./dev.sh serve` listens (it sets PUBLIC_URL from its --host and --port).
+REALNAME_PUBLIC_URL = env("PUBLIC_URL", default="http://127.0.0.1:8000")
 
 # Serve static files from the app folders, without needing collectstatic first.
 WHITENOISE_USE_FINDERS = True

@@ -3,6 +3,8 @@ one stops the process at start-up (django-environ raises ImproperlyConfigured)."
 
 from django.core.exceptions import ImproperlyConfigured
 
+from kernel.public import public_url_problem
+
 from .base import *
 from .base import cache_for, celery_broker_for, database_from_url, env, logging_config
 
@@ -18,8 +20,20 @@ CACHES = {"default": cache_for(REDIS_URL)}
 
 REALNAME_FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 REALNAME_BLIND_INDEX_KEY = env("BLIND_INDEX_KEY")
+# Every URL given to a vendor is built from it (kernel.public), never from a request's Host.
+REALNAME_PUBLIC_URL = env("PUBLIC_URL")
+if _problem := public_url_problem(REALNAME_PUBLIC_URL.strip().rstrip("/")):
+    raise ImproperlyConfigured(f"PUBLIC_URL {_problem}.")
 ACCOUNTS_SMS_BACKEND = env("SMS_BACKEND")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# The mail server that carries the support team's alerts (REALNAME_ALERT_EMAILS).
+EMAIL_HOST = env("EMAIL_HOST", default="") or "localhost"
+EMAIL_PORT = int(env("EMAIL_PORT", default="") or 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = 10
 # Chosen on purpose in production: real vendors, in order of preference. The sandbox verifies
 # made-up people only, so it is refused unless a demonstration says so explicitly.
 VERIFICATION_PROVIDERS = env.list("VERIFICATION_PROVIDERS")

@@ -38,10 +38,20 @@ WHITENOISE_AUTOREFRESH = True
 # The sandbox identity provider answers within milliseconds; tests of its timeouts wait this long.
 SANDBOX_PROVIDER_TIMEOUT = 2.0
 SANDBOX_PROVIDER_SECRET = env("SANDBOX_PROVIDER_SECRET", default="test-sandbox-secret")
-# Retries after provider trouble: quick and few, so fault-injection tests reach `error` fast.
-VERIFICATION_PROVIDER_MAX_RETRIES = 3
+# Retries after provider trouble: a short window, so fault-injection tests reach `error` fast.
+VERIFICATION_PROVIDER_RETRY_WINDOW = 4
 VERIFICATION_PROVIDER_RETRY_BACKOFF = 0.2
 VERIFICATION_PROVIDER_RETRY_BACKOFF_MAX = 1
+
+# The live server's address is set by the fixtures that start one (tests/e2e/conftest.py).
+REALNAME_PUBLIC_URL = "http://testserver"
+# Alerts: the test process reads Django's locmem outbox (pytest-django); the worker process
+# writes its mail to files in this directory, where tests read them.
+REALNAME_ALERT_EMAILS = ["support@realname.test"]
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = str(
+    Path(tempfile.gettempdir()) / f"realname-mail-{env('REALNAME_TEST_RUN_ID', default='test')}"
+)
 
 # Each test run writes uploads to its own directory.
 ENTERPRISE_PRIVATE_STORAGE_ROOT = str(

@@ -7,4 +7,5 @@ def site(live_server, settings, tmp_path, celery_worker_process, sandbox_setting
     reads its codes from (``settings.ACCOUNTS_SMS_FILE_PATH``)."""
     settings.ACCOUNTS_SMS_BACKEND = "accounts.sms.filebased.SmsBackend"
     settings.ACCOUNTS_SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    settings.REALNAME_PUBLIC_URL = live_server.url  # the vendor sends the browser back here
     return live_server

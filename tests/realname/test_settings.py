@@ -27,6 +27,7 @@ SECRETS = {
     "VERIFICATION_ALLOW_SANDBOX": "true",
     "SANDBOX_PROVIDER_SECRET": "a-long-random-shared-secret-for-the-sandbox",
     "TRUSTED_PROXY_COUNT": "1",
+    "PUBLIC_URL": "https://realname.example.com",
 }
 
 

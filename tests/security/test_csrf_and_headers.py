@@ -111,6 +111,7 @@ PRODUCTION_ENV = {
     "VERIFICATION_PROVIDERS": "sandbox",
     "VERIFICATION_ALLOW_SANDBOX": "true",
     "SANDBOX_PROVIDER_SECRET": "z" * 40,
+    "PUBLIC_URL": "https://id.example.com",
 }
 
 

@@ -1,19 +1,21 @@
 """The retry policy of every provider call (verification.lifecycle.call_provider), on its own: the
-cap on the stored failure count, and what happens to errors nobody planned for."""
+retry window counted from the stored first failure, the capped backoff, and what happens to
+errors nobody planned for."""
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
 from celery.exceptions import Retry
 from django.core.checks import run_checks
 from django.db import OperationalError
+from django.utils import timezone
 
 from verification.checks import check_sweeper_waits_for_retries
-from verification.lifecycle import call_provider
+from verification.lifecycle import Failures, call_provider
 from verification.providers.base import Company, Identity, ProviderTransientError, ReasonCode
 
 
@@ -27,29 +29,70 @@ class FakeTask:
         return Retry(exc=exc, when=countdown)
 
 
-def run(call, stored_failures: list[int], errors: list[ReasonCode]) -> None:
-    def record_failure(reason: ReasonCode) -> int:
-        stored_failures.append(len(stored_failures) + 1)
-        return stored_failures[-1]
+class StoredFailures:
+    """The record's side: the count and the time of the step's first failure, as stored."""
 
-    call_provider(FakeTask(), call=call, record_failure=record_failure, mark_error=errors.append)
+    def __init__(self, *, first_failure_ago: float = 0.0) -> None:
+        self.count = 0
+        self.first_failure_ago = first_failure_ago
+
+    def __call__(self, reason: ReasonCode) -> Failures:
+        self.count += 1
+        since = timezone.now() - timedelta(seconds=self.first_failure_ago)
+        return Failures(count=self.count, since=since)
 
 
-def test_retries_stop_at_the_cap_even_when_celery_counts_from_zero_again(settings):
-    settings.VERIFICATION_PROVIDER_MAX_RETRIES = 3
+def run(call, stored: StoredFailures, errors: list[ReasonCode]) -> None:
+    call_provider(FakeTask(), call=call, record_failure=stored, mark_error=errors.append)
 
-    def unavailable() -> None:
-        raise ProviderTransientError(ReasonCode.VENDOR_ERROR)
 
-    failures: list[int] = []
+def unavailable() -> None:
+    raise ProviderTransientError("vendor answered 503", reason_code=ReasonCode.VENDOR_ERROR)
+
+
+def test_retries_go_on_within_the_window_even_when_celery_counts_from_zero_again(settings):
+    settings.VERIFICATION_PROVIDER_RETRY_WINDOW = 30 * 60
+    stored = StoredFailures(first_failure_ago=29 * 60)
     errors: list[ReasonCode] = []
-    for _ in range(3):
-        with pytest.raises(Retry):
-            run(unavailable, failures, errors)
-    run(unavailable, failures, errors)
 
-    assert failures == [1, 2, 3, 4]
+    for _ in range(20):
+        with pytest.raises(Retry):
+            run(unavailable, stored, errors)
+
+    assert stored.count == 20
+    assert errors == []
+
+
+def test_a_spent_window_stops_in_error_with_the_last_reason(settings):
+    settings.VERIFICATION_PROVIDER_RETRY_WINDOW = 30 * 60
+    errors: list[ReasonCode] = []
+
+    run(unavailable, StoredFailures(first_failure_ago=30 * 60 + 1), errors)
+
     assert errors == [ReasonCode.VENDOR_ERROR]
+
+
+def test_the_backoff_grows_capped_and_never_waits_past_the_window(settings):
+    settings.VERIFICATION_PROVIDER_RETRY_WINDOW = 600
+    settings.VERIFICATION_PROVIDER_RETRY_BACKOFF = 2.0
+    settings.VERIFICATION_PROVIDER_RETRY_BACKOFF_MAX = 60
+
+    waits = []
+    stored = StoredFailures()
+    for _ in range(12):
+        with pytest.raises(Retry) as retry:
+            run(unavailable, stored, [])
+        waits.append(retry.value.when)
+    # Jitter in the upper half: between half and all of 2, 4, 8... seconds, then of the cap.
+    assert 1 <= waits[0] <= 2
+    assert 4 <= waits[2] <= 8
+    assert all(30 <= wait <= 60 for wait in waits[6:])
+
+    near_the_end = StoredFailures(first_failure_ago=595)
+    near_the_end.count = 4000  # a very long outage: the doubling must not overflow
+    with pytest.raises(Retry) as retry:
+        run(unavailable, near_the_end, [])
+    assert retry.value.when <= 5
 
 
 def test_an_unexpected_error_stops_for_support_and_logs_only_its_type(caplog):
@@ -58,7 +101,7 @@ def test_an_unexpected_error_stops_for_support_and_logs_only_its_type(caplog):
 
     errors: list[ReasonCode] = []
     with caplog.at_level(logging.ERROR, logger="verification.lifecycle"):
-        run(client_bug, [], errors)
+        run(client_bug, StoredFailures(), errors)
 
     assert errors == [ReasonCode.VENDOR_ERROR]
     assert "KeyError" in caplog.text
@@ -73,7 +116,7 @@ def test_our_own_database_errors_are_not_blamed_on_the_vendor():
 
     errors: list[ReasonCode] = []
     with pytest.raises(OperationalError):
-        run(database_gone, [], errors)
+        run(database_gone, StoredFailures(), errors)
     assert errors == []
 
 

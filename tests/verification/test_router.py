@@ -15,13 +15,14 @@ from celery.exceptions import Retry
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from tests.factories import DEMO, MemberFactory
 from tests.helpers import submit_demo
 from verification import services
 from verification.checks import check_provider
 from verification.forms import PersonalVerificationForm
-from verification.lifecycle import call_provider
+from verification.lifecycle import Failures, call_provider
 from verification.providers import ENTERPRISE, get_provider, route, router
 from verification.providers.base import (
     CheckResult,
@@ -181,9 +182,9 @@ def test_worker_failures_count_on_the_provider_circuit_and_an_answer_resets_it(t
 
     counted: list[ReasonCode] = []
 
-    def count(reason: ReasonCode) -> int:
+    def count(reason: ReasonCode) -> Failures:
         counted.append(reason)
-        return len(counted)
+        return Failures(count=len(counted), since=timezone.now())
 
     for _ in range(3):
         with pytest.raises(Retry):
@@ -199,7 +200,7 @@ def test_worker_failures_count_on_the_provider_circuit_and_an_answer_resets_it(t
     call_provider(
         _Task(),
         call=lambda: None,
-        record_failure=lambda reason: 0,
+        record_failure=count,
         mark_error=lambda reason: None,
         provider="first",
     )

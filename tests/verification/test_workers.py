@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import DEMO, MemberFactory, PersonalVerificationFactory
@@ -21,7 +23,8 @@ from tests.helpers import (
     wait_until_the_worker_is_idle,
 )
 from verification import services
-from verification.models import PersonalVerification
+from verification.app_settings import app_settings as verification_settings
+from verification.models import PersonalVerification, VerificationEvent
 from verification.providers.base import ReasonCode
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -101,24 +104,64 @@ def test_transient_errors_are_retried_until_the_provider_answers(worker):
     assert verification.result["identity"]["passed"] is True
 
 
-def test_an_outage_ends_in_error_for_support_then_a_retry_passes(worker):
+def test_an_outage_longer_than_the_window_ends_in_error_then_a_retry_passes(worker):
+    """Retried for VERIFICATION_PROVIDER_RETRY_WINDOW seconds from the first failure, not for a
+    count of retries: it stops only once the window is spent."""
     worker.set_faults(error_rate=1.0)
 
     verification = wait_for(submit_demo(MemberFactory.create()), lambda v: v.status == Status.ERROR)
     assert verification.reason_code == ReasonCode.VENDOR_ERROR
-    assert verification.provider_failures == settings.VERIFICATION_PROVIDER_MAX_RETRIES + 1
+    assert verification.provider_failures >= 2
+    events = VerificationEvent.objects.filter(kind="personal", verification_id=verification.pk)
+    first_failure = events.filter(event="provider_failed").earliest("at").at
+    stopped = events.get(event="error").at
+    assert stopped - first_failure >= timedelta(seconds=settings.VERIFICATION_PROVIDER_RETRY_WINDOW)
 
     worker.clear_faults()
     services.verification_retry(verification=verification)
     verification = wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
 
 
-def test_a_face_session_the_provider_lost_is_restarted_by_a_retry(worker, live_server):
-    """The provider forgot the session (a restart on its side): fetching its result is refused,
-    the verification stops for support, and their retry opens a new session under a new
-    idempotency key instead of asking for the lost one forever."""
+def test_a_face_session_the_provider_lost_is_offered_again_to_the_person(
+    worker, live_server, settings
+):
+    """The provider forgot the session (expired, or a restart on its side): fetching its
+    result is refused. No staff needed: the face step starts over, the person's status page
+    offers a new session, and it opens under a new idempotency key."""
+    settings.REALNAME_PUBLIC_URL = live_server.url
     verification = at_the_face_page(live_server)
     PersonalVerification.objects.filter(pk=verification.pk).update(liveness_ref="lost-session")
+    verification.refresh_from_db()
+    services.verification_result_requested(verification=verification)
+    verification = wait_for(verification, lambda v: v.liveness_restarts == 1)
+    assert verification.status == Status.IN_PROGRESS
+    assert verification.step == "face_consent"
+
+    client = Client()
+    client.force_login(verification.user)
+    page = client.get(verification.get_absolute_url())
+    assert 'id="face-session-lost"' in page.content.decode()
+    assert (
+        client.post(
+            reverse("verification:personal_face", args=[verification.public_id])
+        ).status_code
+        == 302
+    )
+    verification = wait_for(verification, lambda v: bool(v.liveness_url))
+    assert verification.liveness_ref not in ("", "lost-session")
+
+    finish_face_check(verification, "pass")
+    verification = wait_for(verification, lambda v: v.status == Status.PASSED)
+    assert verification.reason_code == ReasonCode.OK
+
+
+def test_a_face_session_lost_once_too_often_is_restarted_by_support(worker, live_server):
+    """Past VERIFICATION_FACE_SESSION_RESTARTS the verification stops for support staff, whose
+    retry opens a new session."""
+    verification = at_the_face_page(live_server)
+    PersonalVerification.objects.filter(pk=verification.pk).update(
+        liveness_ref="lost-session", liveness_restarts=verification_settings.FACE_SESSION_RESTARTS
+    )
     verification.refresh_from_db()
     services.verification_result_requested(verification=verification)
     verification = wait_for(verification, lambda v: v.status == Status.ERROR)
@@ -127,11 +170,10 @@ def test_a_face_session_the_provider_lost_is_restarted_by_a_retry(worker, live_s
     services.verification_retry(verification=verification)
     verification = wait_for(verification, lambda v: bool(v.liveness_url))
     assert verification.liveness_ref not in ("", "lost-session")
-    assert verification.liveness_restarts == 1
+    assert verification.liveness_restarts == verification_settings.FACE_SESSION_RESTARTS + 1
 
     finish_face_check(verification, "pass")
     verification = wait_for(verification, lambda v: v.status == Status.PASSED)
-    assert verification.reason_code == ReasonCode.OK
 
 
 def test_a_provider_that_hangs_ends_in_a_timeout_error(worker):

@@ -22,7 +22,7 @@ from accounts.identity import IdentityKind, identity_refuse_other_kinds
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import user_lock
-from kernel import metrics
+from kernel import alerts, metrics
 from kernel.queueing import send_after_commit
 
 from ..app_settings import app_settings
@@ -37,6 +37,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger("verification.lifecycle")
 Event = VerificationEvent.Event
 SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Failures:
+    """A step's run of transient provider failures, as stored: how many, and when the first
+    came (``VERIFICATION_PROVIDER_RETRY_WINDOW`` counts from it)."""
+
+    count: int
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -272,6 +281,23 @@ class Lifecycle[V: VerificationBase]:
         self.event(verification, Event.PROVIDER_FAILED, reason_code, **detail)
         return verification
 
+    def failures_of(self, verification: V) -> Failures:
+        """The step's run of transient failures: the stored count, and when the first of them
+        came (the newest ``provider_failed`` event counting one: the count starts again at one
+        after each answered step and each staff retry)."""
+        first = (
+            VerificationEvent.objects.filter(
+                kind=self.model.kind,
+                verification_id=verification.pk,
+                event=Event.PROVIDER_FAILED,
+                detail__failures=1,
+            )
+            .order_by("-at")
+            .values_list("at", flat=True)
+            .first()
+        )
+        return Failures(count=verification.provider_failures, since=first or timezone.now())
+
     @transaction.atomic
     def mark_error(self, *, verification_id: int, reason_code: ReasonCode) -> V:
         """The provider could not be reached or refused us after every retry: the verification
@@ -288,7 +314,24 @@ class Lifecycle[V: VerificationBase]:
         logger.warning(
             "%s verification %s stopped in error: %s", self.model.kind, verification.pk, reason_code
         )
+        self.alert_error(verification, step=step)
         return verification
+
+    def alert_error(self, verification: V, *, step: str) -> None:
+        """Tell the support team (``kernel.alerts``: at most once per interval, sent after the
+        commit by a worker). Ids, names of steps and reason codes only."""
+        alerts.alert(
+            key="verification_error",
+            subject="Verifications are stopping in error",
+            facts={
+                "kind": str(self.model.kind),
+                "verification_id": verification.pk,
+                "provider": verification.provider,
+                "step": step,
+                "reason": str(verification.reason_code),
+                "in_error_now": self.model._default_manager.filter(status=self.model.ERROR).count(),
+            },
+        )
 
     # --- support staff and the sweeper -----------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """The workers' side of the lifecycle: every provider call runs in a :class:`ProviderTask`,
-which turns provider trouble into capped, jittered retries and, finally, an ``error`` state."""
+which turns provider trouble into capped, jittered retries for a time window and, finally, an
+``error`` state."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from celery import Task
 from django.db import DatabaseError
+from django.utils import timezone
 
-from kernel import metrics
+from kernel import alerts, metrics
 
 from ..app_settings import app_settings
 from ..providers import router
@@ -22,36 +25,55 @@ from ..providers.base import (
     ProviderTransientError,
     ReasonCode,
 )
-from .steps import Lifecycle
+from .steps import Failures, Lifecycle
 
 logger = logging.getLogger("verification.lifecycle")
 
 
+#: Retries past this many double the wait no further (the cap applies long before).
+_MAX_DOUBLINGS = 30
+
+
 def backoff_seconds(retries: int) -> float:
-    """Exponential with full jitter, capped: 1, 2, 4... times the base, never above the cap."""
+    """Exponential with jitter, capped: about 1, 2, 4... times the base, never above the cap."""
     ceiling = min(
         app_settings.PROVIDER_RETRY_BACKOFF_MAX,
-        app_settings.PROVIDER_RETRY_BACKOFF * (2**retries),
+        app_settings.PROVIDER_RETRY_BACKOFF * (2 ** min(retries, _MAX_DOUBLINGS)),
     )
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
+
+
+def retry_window_left(since: datetime, *, now: datetime | None = None) -> float:
+    """Seconds left of ``VERIFICATION_PROVIDER_RETRY_WINDOW`` for a step failing since
+    ``since`` (zero or less: spent)."""
+    waited = ((now or timezone.now()) - since).total_seconds()
+    return app_settings.PROVIDER_RETRY_WINDOW - waited
+
+
+def _count_call(provider: str, *, ok: bool) -> None:
+    """The provider's error rate, for the support team's alert (kernel.alerts)."""
+    if provider:
+        alerts.record_call("provider", provider, ok)
 
 
 def call_provider(
     task: Task,
     *,
     call: Callable[[], None],
-    record_failure: Callable[[ReasonCode], int],
+    record_failure: Callable[[ReasonCode], Failures],
     mark_error: Callable[[ReasonCode], object],
     provider: str = "",
 ) -> None:
     """Run ``call``; turn provider trouble into a retry or, finally, an ``error`` state.
 
-    ``record_failure`` counts a transient failure on the record and returns the count,
-    ``mark_error`` stops the record for support staff with a reason code. The cap is on the
-    stored count, not on Celery's retry counter, which starts again at zero when the sweeper
-    re-enqueues: retries stay capped whatever redelivers them. Each transient failure and
-    each answer also counts on ``provider``'s circuit (``verification.providers.router``).
-    Each call is counted and timed by provider and outcome (``kernel.metrics``)."""
+    ``record_failure`` counts a transient failure on the record and returns the step's run of
+    failures, ``mark_error`` stops the record for support staff with a reason code. Retries go
+    on, with capped and jittered exponential backoff, until ``VERIFICATION_PROVIDER_RETRY_WINDOW``
+    has passed since the step's first failure: the stored time, not Celery's retry counter,
+    which starts again at zero when the sweeper re-enqueues, so whatever redelivers a call the
+    window holds. Each transient failure and each answer also counts on ``provider``'s circuit
+    (``verification.providers.router``) and its error rate (``kernel.alerts``), and is counted
+    and timed by provider and outcome (``kernel.metrics``)."""
     started = time.monotonic()
 
     def observe(outcome: str) -> None:
@@ -64,20 +86,29 @@ def call_provider(
         observe("transient")
         if provider:
             router.record_failure(provider)
+        _count_call(provider, ok=False)
         failures = record_failure(exc.reason_code)
-        if failures > app_settings.PROVIDER_MAX_RETRIES:
+        left = retry_window_left(failures.since)
+        if left <= 0:
             mark_error(exc.reason_code)
             return
         logger.warning(
-            "%s: provider unavailable (%s), retry %s", task.name, exc.reason_code, failures
+            "%s: provider unavailable (%s), retry %s, %.0f s of the retry window left",
+            task.name,
+            exc.reason_code,
+            failures.count,
+            left,
         )
         metrics.observe_retry(provider=provider)
-        raise task.retry(countdown=backoff_seconds(failures - 1), exc=exc) from None
+        countdown = min(backoff_seconds(failures.count - 1), left)
+        raise task.retry(countdown=countdown, exc=exc) from None
     except ProviderPermanentError as exc:
         observe("permanent")
+        _count_call(provider, ok=False)
         mark_error(exc.reason_code)
     except ProviderError:
         observe("error")
+        _count_call(provider, ok=False)
         mark_error(ReasonCode.VENDOR_ERROR)
     except DatabaseError:
         raise  # our database, not the vendor: the sweeper re-enqueues once it is back
@@ -86,11 +117,13 @@ def call_provider(
         # A bug or an answer the client did not expect: stop for support staff rather than
         # retrying blindly. Only the type is logged: a message may quote the vendor's payload.
         logger.error("%s: unexpected %s from the provider call", task.name, type(exc).__name__)
+        _count_call(provider, ok=False)
         mark_error(ReasonCode.VENDOR_ERROR)
     else:
         observe("ok")
         if provider:
             router.record_success(provider)
+        _count_call(provider, ok=True)
 
 
 class ProviderTask(Task):
@@ -114,10 +147,10 @@ class ProviderTask(Task):
         call_provider(
             self,
             call=lambda: call(verification),
-            record_failure=lambda reason: (
+            record_failure=lambda reason: lifecycle.failures_of(
                 lifecycle.record_provider_failure(
                     verification_id=verification_id, reason_code=reason
-                ).provider_failures
+                )
             ),
             mark_error=lambda reason: lifecycle.mark_error(
                 verification_id=verification_id, reason_code=reason
