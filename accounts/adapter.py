@@ -9,7 +9,8 @@ import logging
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.core import context
+from allauth.core import context, ratelimit
+from allauth.core.exceptions import RateLimited
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -19,13 +20,29 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .app_settings import app_settings
-from .forms import PhoneFormField
+from .forms import INVALID_NUMBER_SESSION_KEY, PhoneFormField, invalid_number_message
 from .models import User
 from .phone import normalize_phone
 from .selectors import consent_missing
-from .sms import SmsSendError, send_sms
+from .sms import (
+    ACCOUNT_EXISTS,
+    CODE,
+    UNKNOWN_ACCOUNT,
+    SmsInvalidNumberError,
+    SmsNumberLimitError,
+    SmsSendError,
+    send_sms,
+)
 
 logger = logging.getLogger(__name__)
+
+#: allauth's message after each (re)send of a phone code, texted or not (see ``add_message``).
+_SENT_MESSAGE = "account/messages/phone_verification_sent.txt"
+#: Per-number limits (ACCOUNT_RATE_LIMITS, allauth's notation) of the two kinds of texts. They
+#: are counted apart, so the "this number already has an account" text of a sign-up that lost
+#: a race never takes the winner's code slot (allauth's own ``verify_phone`` limit is per
+#: network only, see realname/settings/base.py).
+CODE_LIMIT, NOTICE_LIMIT = "sms_code", "sms_notice"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -60,19 +77,60 @@ class AccountAdapter(DefaultAccountAdapter):
             return None
         return User.objects.filter(phone=normalized).first()
 
-    def _send(self, *, phone: str, body: str, code: str = "") -> None:
+    def _send(self, *, phone: str, body: str, code: str = "", purpose: str = CODE) -> None:
+        """Text ``phone`` within its per-number limit; a failure is a message on the next page,
+        never an error page. Over the limit, a code is refused as allauth refuses it
+        (``RateLimited``: "please wait a minute"); a notice is silently not sent."""
+        request = context.request
+        request._accounts_sms_sent = True  # type: ignore[attr-defined]  # see add_message
+        limit = CODE_LIMIT if purpose == CODE else NOTICE_LIMIT
+        if not ratelimit.consume(request, action=limit, key=phone):
+            if purpose == CODE:
+                raise RateLimited
+            return
         signed = f"【{app_settings.SMS_SIGNATURE}】{body}"
         try:
-            send_sms(to=phone, body=signed, code=code)
+            send_sms(to=phone, body=signed, code=code, purpose=purpose)
+        except SmsNumberLimitError as exc:
+            logger.warning("SMS not sent: %s", exc)
+            messages.error(
+                request,
+                _("Too many codes have been sent to this number today. Please try again tomorrow."),
+            )
+        except SmsInvalidNumberError as exc:
+            logger.warning("SMS not sent: %s", exc)
+            request.session[INVALID_NUMBER_SESSION_KEY] = True
+            messages.error(request, invalid_number_message())
         except SmsSendError as exc:
             logger.warning("SMS not sent: %s", exc)
-            request = context.request
             messages.error(
                 request,
                 _(
                     "We could not send the text message just now. Please request a new code in a minute."
                 ),
             )
+
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        """allauth resends nothing to a number that has no code coming (a sign-up with a
+        taken number, which must look like any other): such a resend still counts against
+        the number's notice limit, so it is refused within a minute exactly like a resent
+        code, and the page does not tell a taken number from a free one."""
+        if (
+            message_template == _SENT_MESSAGE
+            and not getattr(request, "_accounts_sms_sent", False)
+            and message_context
+            and not ratelimit.consume(request, action=NOTICE_LIMIT, key=message_context["phone"])
+        ):
+            raise RateLimited
+        super().add_message(request, level, message_template, message_context, extra_tags, message)
 
     def send_verification_code_sms(self, user: Any, phone: str, code: str, **kwargs: Any) -> None:
         minutes = max(1, self._code_timeout() // 60)
@@ -89,6 +147,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_account_already_exists_sms(self, phone: str) -> None:
         self._send(
             phone=phone,
+            purpose=ACCOUNT_EXISTS,
             body=_(
                 "Someone tried to sign up with this number, which already has an account. "
                 "If it was you, log in with this number and we will text you a code. "
@@ -99,6 +158,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
         self._send(
             phone=phone,
+            purpose=UNKNOWN_ACCOUNT,
             body=_(
                 "Someone asked for a log-in code for this number, but no account uses it. "
                 "If it was you, please sign up first. If not, you can ignore this message."
