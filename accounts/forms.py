@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.forms.utils import ErrorDict, ErrorList
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel.request import client_ip
@@ -27,7 +28,9 @@ INVALID_NUMBER_SESSION_KEY = "accounts_sms_invalid_number"
 
 
 def invalid_number_message() -> str:
-    return _("This number cannot receive text messages, says the mobile carrier. Please check it.")
+    return gettext(
+        "This number cannot receive text messages, says the mobile carrier. Please check it."
+    )
 
 
 class PhoneFormField(forms.CharField):

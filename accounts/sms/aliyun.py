@@ -31,6 +31,7 @@ from .base import (
     CODE,
     UNKNOWN_ACCOUNT,
     BaseSmsBackend,
+    SmsCarrierUnreachable,
     SmsInvalidNumberError,
     SmsMessage,
     SmsNumberLimitError,
@@ -138,10 +139,11 @@ class SmsBackend(BaseSmsBackend):
         code = _code(answer)
         if code != "OK":
             raise SmsSendError(f"aliyun QuerySmsTemplate answered {code}" + _diagnosis(code))
+        raw_status = answer.get("TemplateStatus")
         status = {0: "under review", 1: "approved", 2: "rejected", 10: "cancelled"}.get(
-            answer.get("TemplateStatus"), "in an unknown state"
+            raw_status if isinstance(raw_status, int) else -1, "in an unknown state"
         )
-        if answer.get("TemplateStatus") != 1:
+        if raw_status != 1:
             raise SmsSendError(f"aliyun: the code template is {status}, not approved")
         return f"{self.endpoint} verified our signature; the code template is {status}"
 
@@ -204,7 +206,7 @@ class SmsBackend(BaseSmsBackend):
         except UnretryableException as exc:
             inner = getattr(exc, "inner_exception", None)
             kind = type(getattr(inner, "__context__", None) or inner).__name__
-            raise SmsSendError(f"aliyun {action} failed ({kind})") from None
+            raise SmsCarrierUnreachable(f"aliyun {action} failed ({kind})") from None
         answer = response.get("body") if isinstance(response, dict) else None
         if not isinstance(answer, dict):
             raise SmsSendError(f"aliyun {action} answered something other than a JSON object")

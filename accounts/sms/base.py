@@ -22,6 +22,11 @@ class SmsSendError(Exception):
     other carrier will change."""
 
 
+class SmsCarrierUnreachable(SmsSendError):
+    """No answer from the carrier (timeout, refused connection, DNS): the endpoint, the network
+    or the carrier itself."""
+
+
 class SmsNumberLimitError(SmsSendError):
     """The carrier's per-number limit (so many codes to one number per hour or day)."""
 

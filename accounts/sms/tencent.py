@@ -33,6 +33,7 @@ from .base import (
     CODE,
     UNKNOWN_ACCOUNT,
     BaseSmsBackend,
+    SmsCarrierUnreachable,
     SmsInvalidNumberError,
     SmsMessage,
     SmsNumberLimitError,
@@ -75,6 +76,21 @@ DIAGNOSES = {
     "InvalidCredential": "the SecretId or SecretKey is empty or has spaces",
 }
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,99}")
+#: The SDK's codes for trouble on the wire (it names wrapped exceptions by their type).
+_NETWORK_CODES = frozenset(
+    {
+        "ClientNetworkError",
+        "ServerNetworkError",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "Timeout",
+        "ReadTimeoutError",
+        "ConnectionError",
+        "ChunkedEncodingError",
+        "ProtocolError",
+        "IncompleteRead",
+    }
+)
 
 
 class _SdkLogFilter(logging.Filter):
@@ -159,7 +175,9 @@ class SmsBackend(BaseSmsBackend):
         found = answer.get("DescribeTemplateStatusSet")
         status = found[0].get("StatusCode") if isinstance(found, list) and found else None
         if status != 0:
-            described = {1: "under review", -1: "rejected"}.get(status, "not found")  # type: ignore[arg-type]
+            described = {1: "under review", -1: "rejected"}.get(
+                status if isinstance(status, int) else 0, "not found"
+            )
             raise SmsSendError(f"tencent: the code template is {described}, not approved")
         return f"{self.endpoint} verified our signature; the code template is approved"
 
@@ -169,6 +187,10 @@ class SmsBackend(BaseSmsBackend):
         client = getattr(self._local, "client", None)
         if client is not None:
             return client
+        if not (self._secret_id and self._secret_key):
+            raise SmsSendError(
+                "tencent: SMS_TENCENT_SECRET_ID or SMS_TENCENT_SECRET_KEY is not set"
+            )
         parts = urlsplit(self.endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
             raise SmsSendError("tencent: SMS_TENCENT_ENDPOINT is not a URL of scheme and host")
@@ -196,9 +218,11 @@ class SmsBackend(BaseSmsBackend):
             answer = self._client().call_json(action, params)
         except TencentCloudSDKException as exc:
             code = _safe(exc.get_code())
+            if code in _NETWORK_CODES:
+                raise SmsCarrierUnreachable(f"tencent {action} failed: {code}") from None
             raise SmsSendError(f"tencent {action} failed: {code}" + _diagnosis(code)) from None
         except (OSError, ValueError) as exc:
-            raise SmsSendError(f"tencent {action} failed ({type(exc).__name__})") from None
+            raise SmsCarrierUnreachable(f"tencent {action} failed ({type(exc).__name__})") from None
         response = answer.get("Response") if isinstance(answer, dict) else None
         if not isinstance(response, dict):
             raise SmsSendError(f"tencent {action} answered something other than a Response")
