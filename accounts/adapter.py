@@ -12,15 +12,17 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context, ratelimit
 from allauth.core.exceptions import RateLimited
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .app_settings import app_settings
-from .forms import INVALID_NUMBER_SESSION_KEY, PhoneFormField, invalid_number_message
+from .forms import PhoneFormField
 from .models import User
 from .phone import normalize_phone
 from .selectors import consent_missing
@@ -43,6 +45,14 @@ _SENT_MESSAGE = "account/messages/phone_verification_sent.txt"
 #: a race never takes the winner's code slot (allauth's own ``verify_phone`` limit is per
 #: network only, see realname/settings/base.py).
 CODE_LIMIT, NOTICE_LIMIT = "sms_code", "sms_notice"
+#: How long a number the carrier called invalid is refused by the number fields (no new call).
+REFUSED_NUMBER_SECONDS = 24 * 60 * 60
+
+
+def _refused_number_key(phone: str) -> str:
+    """A cache key naming the number by a keyed hash: no number in Redis's key space."""
+    digest = salted_hmac("accounts.adapter.refused-number", phone, algorithm="sha256")
+    return f"accounts:sms:refused:{digest.hexdigest()}"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -56,6 +66,19 @@ class AccountAdapter(DefaultAccountAdapter):
     def phone_form_field(self, **kwargs: Any) -> PhoneFormField:
         kwargs.pop("label", None)  # allauth says "Phone"; people here say "mobile number"
         return PhoneFormField(**kwargs)
+
+    def clean_phone(self, phone: str) -> str:
+        """A number the carrier called invalid in the last day is refused next to the field,
+        without asking the carrier again."""
+        if cache.get(_refused_number_key(phone)):
+            raise ValidationError(
+                _(
+                    "The mobile carrier says this number cannot receive text messages. Please "
+                    "check it."
+                ),
+                code="sms_refused",
+            )
+        return super().clean_phone(phone)
 
     def set_phone(self, user: Any, phone: str, verified: bool) -> None:
         user.phone = phone
@@ -91,6 +114,7 @@ class AccountAdapter(DefaultAccountAdapter):
         signed = f"【{app_settings.SMS_SIGNATURE}】{body}"
         try:
             send_sms(to=phone, body=signed, code=code, purpose=purpose)
+            return
         except SmsNumberLimitError as exc:
             logger.warning("SMS not sent: %s", exc)
             messages.error(
@@ -99,8 +123,15 @@ class AccountAdapter(DefaultAccountAdapter):
             )
         except SmsInvalidNumberError as exc:
             logger.warning("SMS not sent: %s", exc)
-            request.session[INVALID_NUMBER_SESSION_KEY] = True
-            messages.error(request, invalid_number_message())
+            # The number fields refuse it from now on, next to the field (clean_phone).
+            cache.set(_refused_number_key(phone), True, REFUSED_NUMBER_SECONDS)
+            messages.error(
+                request,
+                _(
+                    "The mobile carrier says this number cannot receive text messages. Please "
+                    "check it and start again with the right number."
+                ),
+            )
         except SmsSendError as exc:
             logger.warning("SMS not sent: %s", exc)
             messages.error(
@@ -109,6 +140,7 @@ class AccountAdapter(DefaultAccountAdapter):
                     "We could not send the text message just now. Please request a new code in a minute."
                 ),
             )
+        request._accounts_sms_failed = True  # type: ignore[attr-defined]  # see add_message
 
     def add_message(
         self,
@@ -122,7 +154,10 @@ class AccountAdapter(DefaultAccountAdapter):
         """allauth resends nothing to a number that has no code coming (a sign-up with a
         taken number, which must look like any other): such a resend still counts against
         the number's notice limit, so it is refused within a minute exactly like a resent
-        code, and the page does not tell a taken number from a free one."""
+        code, and the page does not tell a taken number from a free one. When the text could
+        not be sent, allauth's "a code has been sent" is left out."""
+        if message_template == _SENT_MESSAGE and getattr(request, "_accounts_sms_failed", False):
+            return
         if (
             message_template == _SENT_MESSAGE
             and not getattr(request, "_accounts_sms_sent", False)

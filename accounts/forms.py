@@ -3,15 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import get_adapter
-from allauth.account.forms import ChangePhoneForm as AllauthChangePhoneForm
 from allauth.account.forms import LoginForm, SignupForm
-from allauth.core import context
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.forms.utils import ErrorDict, ErrorList
 from django.http import HttpRequest
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel.request import client_ip
@@ -21,16 +17,6 @@ from .consent import ConsentFormMixin
 from .phone import normalize_phone
 from .selectors import legal_documents_current
 from .services import consent_accept
-
-#: Set in the session (accounts.adapter) when the carrier refused the number: the number field
-#: of the next form that shows one (the "change number" form of the code page) says so.
-INVALID_NUMBER_SESSION_KEY = "accounts_sms_invalid_number"
-
-
-def invalid_number_message() -> str:
-    return gettext(
-        "This number cannot receive text messages, says the mobile carrier. Please check it."
-    )
 
 
 class PhoneFormField(forms.CharField):
@@ -94,22 +80,6 @@ class PhoneSignupForm(ConsentFormMixin, SignupForm):
             ip_address=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
         )
-
-
-class ChangePhoneForm(AllauthChangePhoneForm):
-    """allauth's "change the number" form on the code page. When the carrier has just refused
-    the number (``accounts.adapter``), the form shows that next to its field, open."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        request = context.request
-        session = getattr(request, "session", None)
-        if (
-            not self.is_bound
-            and session is not None
-            and session.pop(INVALID_NUMBER_SESSION_KEY, False)
-        ):
-            self._errors = ErrorDict({"phone": ErrorList([invalid_number_message()])})
 
 
 class ImproperlyPublished(ValidationError):

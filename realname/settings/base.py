@@ -161,7 +161,6 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_FORMS = {
     "signup": "accounts.forms.PhoneSignupForm",
     "login": "accounts.forms.PhoneLoginForm",
-    "change_phone": "accounts.forms.ChangePhoneForm",
 }
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"phone"}
