@@ -9,34 +9,80 @@ from django.db import DatabaseError
 from django.utils.module_loading import import_string
 
 from .app_settings import app_settings
+from .sms import backend_paths
 
 DEVELOPMENT_SMS_BACKENDS = {"accounts.sms.console.SmsBackend", "accounts.sms.locmem.SmsBackend"}
 
 
+#: Settings each carrier backend cannot work without (without the ``ACCOUNTS_`` prefix).
+CARRIER_REQUIRED_SETTINGS = {
+    "accounts.sms.aliyun.SmsBackend": (
+        "SMS_ALIYUN_ACCESS_KEY_ID",
+        "SMS_ALIYUN_ACCESS_KEY_SECRET",
+        "SMS_ALIYUN_TEMPLATE_CODE",
+    ),
+    "accounts.sms.tencent.SmsBackend": (
+        "SMS_TENCENT_SECRET_ID",
+        "SMS_TENCENT_SECRET_KEY",
+        "SMS_TENCENT_SDK_APP_ID",
+        "SMS_TENCENT_TEMPLATE_CODE",
+    ),
+}
+
+
 @register()
 def check_sms_backend(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
-    try:
-        import_string(app_settings.SMS_BACKEND)
-    except ImportError:
-        return [
+    problems: list[CheckMessage] = []
+    paths = backend_paths()
+    if not paths:
+        problems.append(
             Error(
-                f"ACCOUNTS_SMS_BACKEND {app_settings.SMS_BACKEND!r} cannot be imported.",
-                hint="Set the SMS_BACKEND environment variable (setting ACCOUNTS_SMS_BACKEND) "
-                "to the dotted path of a BaseSmsBackend subclass.",
+                "ACCOUNTS_SMS_BACKEND names no backend.",
+                hint="Set the SMS_BACKEND environment variable to a backend (aliyun, tencent, "
+                "file...) or several separated by commas.",
                 id="accounts.E001",
             )
+        )
+    for path in paths:
+        try:
+            import_string(path)
+        except ImportError:
+            problems.append(
+                Error(
+                    f"ACCOUNTS_SMS_BACKEND {path!r} cannot be imported.",
+                    hint="Set the SMS_BACKEND environment variable (setting "
+                    "ACCOUNTS_SMS_BACKEND) to a short name (aliyun, tencent, file, console, "
+                    "locmem) or the dotted path of a BaseSmsBackend subclass.",
+                    id="accounts.E001",
+                )
+            )
+            continue
+        missing = [
+            name
+            for name in CARRIER_REQUIRED_SETTINGS.get(path, ())
+            if not getattr(app_settings, name)
         ]
-    return []
+        if missing:
+            problems.append(
+                Error(
+                    f"The {path.split('.')[-2]} SMS backend is configured without "
+                    f"{', '.join(missing)}.",
+                    hint="Set the environment variables of the same names (docs: "
+                    "Going live, SMS carriers); `manage.py check_sms NAME` tests them.",
+                    id="accounts.E005",
+                )
+            )
+    return problems
 
 
 @register(deploy=True)
 def check_sms_backend_deploy(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
-    if app_settings.SMS_BACKEND in DEVELOPMENT_SMS_BACKENDS:
+    if any(path in DEVELOPMENT_SMS_BACKENDS for path in backend_paths()):
         return [
             Error(
                 "The SMS backend is a development backend: codes would never reach people.",
                 hint="Set the SMS_BACKEND environment variable (setting ACCOUNTS_SMS_BACKEND) "
-                "to a vendor backend (or the file backend behind a gateway).",
+                "to a carrier (aliyun, tencent, or both: aliyun,tencent).",
                 id="accounts.E004",
             )
         ]

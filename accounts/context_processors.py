@@ -12,8 +12,9 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def resend_wait_seconds() -> int:
-    """How long after one code the next may be sent to the same number (the per-number limit)."""
-    rates = allauth_settings.RATE_LIMITS.get("verify_phone") or ""
+    """How long after one code the next may be sent to the same number (the per-number limit
+    of codes, ``sms_code``, that accounts.adapter applies)."""
+    rates = allauth_settings.RATE_LIMITS.get("sms_code") or ""
     for amount, period, unit in _PER_KEY.findall(rates):
         return int(period or 1) * _UNIT_SECONDS[unit] // max(1, int(amount))
     return 0

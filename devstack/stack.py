@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from accounts.sms import BACKEND_NAMES as SMS_BACKEND_NAMES
 from verification.app_settings import VerificationSettings
 
 from .embedded import (
@@ -160,6 +161,55 @@ def _played_by_sandbox(env: dict[str, str]) -> list[str]:
     return ["sandbox" if name == SANDBOX_PROVIDER else name for name in played]
 
 
+# An SMS carrier in SMS_BACKEND whose endpoint variable is unset is played by the sandbox as
+# well, in that carrier's protocol; it appends each text to the SMS file (the file backend's),
+# so codes are read where they always are.
+CARRIER_ENDPOINTS = {"aliyun": "SMS_ALIYUN_ENDPOINT", "tencent": "SMS_TENCENT_ENDPOINT"}
+
+
+def _carriers_played_by_sandbox(env: dict[str, str]) -> list[str]:
+    short_names = {path: name for name, path in SMS_BACKEND_NAMES.items()}
+    named = [name.strip() for name in env.get("SMS_BACKEND", "").split(",") if name.strip()]
+    carriers = [short_names.get(name, name) for name in named]
+    return [
+        name
+        for name in carriers
+        if name in CARRIER_ENDPOINTS and not env.get(CARRIER_ENDPOINTS[name])
+    ]
+
+
+def _point_carriers_at_sandbox(env: dict[str, str], carriers: list[str]) -> None:
+    """Endpoint and credentials of each carrier the sandbox plays; template ids and the SMS
+    application id are any value it accepts."""
+    if not carriers:
+        return
+    url, app_id, secret = (
+        env["SANDBOX_PROVIDER_URL"],
+        env.get("SANDBOX_PROVIDER_APP_ID", "realname-dev"),
+        env["SANDBOX_PROVIDER_SECRET"],
+    )
+    env.setdefault(
+        "SANDBOX_PROVIDER_SMS_FILE", env.get("SMS_FILE_PATH") or str(LOCAL_DIR / "sms.jsonl")
+    )
+    if "aliyun" in carriers:
+        env.update(
+            SMS_ALIYUN_ENDPOINT=url,
+            SMS_ALIYUN_ACCESS_KEY_ID=app_id,
+            SMS_ALIYUN_ACCESS_KEY_SECRET=secret,
+        )
+        env.setdefault("SMS_ALIYUN_TEMPLATE_CODE", "SMS_000000001")
+        env.setdefault("SMS_ALIYUN_TEMPLATE_ACCOUNT_EXISTS", "SMS_000000002")
+        env.setdefault("SMS_ALIYUN_TEMPLATE_UNKNOWN_ACCOUNT", "SMS_000000003")
+    if "tencent" in carriers:
+        env.update(
+            SMS_TENCENT_ENDPOINT=url, SMS_TENCENT_SECRET_ID=app_id, SMS_TENCENT_SECRET_KEY=secret
+        )
+        env.setdefault("SMS_TENCENT_SDK_APP_ID", "1400000000")
+        env.setdefault("SMS_TENCENT_TEMPLATE_CODE", "1000001")
+        env.setdefault("SMS_TENCENT_TEMPLATE_ACCOUNT_EXISTS", "1000002")
+        env.setdefault("SMS_TENCENT_TEMPLATE_UNKNOWN_ACCOUNT", "1000003")
+
+
 def _alipay_app_keys(env: dict[str, str]) -> None:
     """The app's RSA key pair for the Alipay protocol, made once under .local: the sandbox
     verifies our requests with the public half, the adapter signs with the private half."""
@@ -231,22 +281,32 @@ def _sandbox_process(env: dict[str, str]) -> subprocess.Popen | None:
     external sandbox at SANDBOX_PROVIDER_URL); web and worker get its URL, the shared secret
     and each played vendor's endpoint and credentials through ``env``."""
     vendors = _played_by_sandbox(env)
+    carriers = _carriers_played_by_sandbox(env)
     if not vendors:
         say("identity providers: VERIFICATION_PROVIDERS, at their configured endpoints")
+    if not vendors and not carriers:
         return None
     if env.get("SANDBOX_PROVIDER_URL"):
-        say("identity provider: the sandbox at SANDBOX_PROVIDER_URL")
+        say("identity provider and SMS carriers: the sandbox at SANDBOX_PROVIDER_URL")
         _point_vendors_at_sandbox(env, vendors)
+        _point_carriers_at_sandbox(env, carriers)
         return None
     sandbox_port = free_port()
     env["SANDBOX_PROVIDER_URL"] = f"http://127.0.0.1:{sandbox_port}"
     env.setdefault("SANDBOX_PROVIDER_SECRET", secrets.token_urlsafe(32))
     _point_vendors_at_sandbox(env, vendors)
+    _point_carriers_at_sandbox(env, carriers)
     registry = env.get("SANDBOX_PROVIDER_REGISTRY") or "the built-in demo registry"
-    say(
-        f"identity provider: sandbox on {env['SANDBOX_PROVIDER_URL']} answering from {registry} "
-        f"as {', '.join(vendors)} (demo identities: sandbox/README.md)"
-    )
+    if vendors:
+        say(
+            f"identity provider: sandbox on {env['SANDBOX_PROVIDER_URL']} answering from "
+            f"{registry} as {', '.join(vendors)} (demo identities: sandbox/README.md)"
+        )
+    if carriers:
+        say(
+            f"SMS: the sandbox plays {', '.join(carriers)} and writes each text to "
+            f"{env['SANDBOX_PROVIDER_SMS_FILE']}"
+        )
     process = _start_sandbox(env, sandbox_port)
     if "alipay" in vendors:
         _alipay_public_key(env, process)

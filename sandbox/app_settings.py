@@ -41,5 +41,12 @@ class SandboxSettings(AppSettings):
         "protocol verifies requests with; empty: it refuses every Alipay call as badly signed.",
     )
 
+    SMS_FILE = Setting(
+        str,
+        "",
+        "Where the SMS carrier protocols (Aliyun SMS, Tencent SMS) append each message, in the "
+        "JSON-lines format of our file backend; empty: messages are accepted and not kept.",
+    )
+
 
 sandbox_settings = SandboxSettings()

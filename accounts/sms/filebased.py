@@ -13,6 +13,8 @@ class SmsBackend(BaseSmsBackend):
     ``{"to": "+8613800138000", "code": "123456", "message": "...", "sent_at": "..."}``.
     Used by the embedded default and the tests; safe with several processes writing."""
 
+    name = "file"
+
     def __init__(self, path: str | None = None) -> None:
         self.path = Path(path or app_settings.SMS_FILE_PATH)
 

@@ -9,5 +9,7 @@ outbox: list[SmsMessage] = []
 class SmsBackend(BaseSmsBackend):
     """Unit tests: keeps messages in ``accounts.sms.locmem.outbox``."""
 
+    name = "locmem"
+
     def send(self, message: SmsMessage) -> None:
         outbox.append(message)

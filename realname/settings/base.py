@@ -189,9 +189,14 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 # Per number (key) and per network (ip). Generous per IP: mainland carriers put many people
-# behind one address (CGNAT).
+# behind one address (CGNAT). Texts to a number are limited by what they are (accounts.adapter):
+# codes ("sms_code") and the "already has an account" / "no account" notices ("sms_notice")
+# count apart, so a sign-up that loses a race for a number never delays the winner's code;
+# allauth's own "verify_phone" counts per network only.
 ACCOUNT_RATE_LIMITS = {
-    "verify_phone": "1/60s/key,20/10m/ip",
+    "verify_phone": "20/10m/ip",
+    "sms_code": "1/60s/key",
+    "sms_notice": "1/60s/key,10/d/key",
     "request_login_code": "1/60s/key,20/10m/ip",
     "signup": "20/m/ip",
     "login": "30/m/ip",
@@ -350,6 +355,27 @@ globals().update(
         ACCOUNTS_SMS_BACKEND=("SMS_BACKEND", env.str),
         ACCOUNTS_SMS_FILE_PATH=("SMS_FILE_PATH", env.str),
         ACCOUNTS_SMS_SIGNATURE=("SMS_SIGNATURE", env.str),
+        ACCOUNTS_SMS_TIMEOUT=("SMS_TIMEOUT", env.float),
+        # The SMS carriers (accounts/app_settings.py). Their keys default to the identity
+        # vendor's of the same company (ALIYUN_ACCESS_KEY_*, TENCENT_SECRET_*) when not given:
+        # one account often holds both, but a key allowed to send SMS only is better.
+        **{
+            f"ACCOUNTS_{name}": (name, env.str)
+            for name in (
+                "SMS_ALIYUN_ENDPOINT",
+                "SMS_ALIYUN_SIGN_NAME",
+                "SMS_ALIYUN_TEMPLATE_CODE",
+                "SMS_ALIYUN_TEMPLATE_ACCOUNT_EXISTS",
+                "SMS_ALIYUN_TEMPLATE_UNKNOWN_ACCOUNT",
+                "SMS_TENCENT_ENDPOINT",
+                "SMS_TENCENT_REGION",
+                "SMS_TENCENT_SDK_APP_ID",
+                "SMS_TENCENT_SIGN_NAME",
+                "SMS_TENCENT_TEMPLATE_CODE",
+                "SMS_TENCENT_TEMPLATE_ACCOUNT_EXISTS",
+                "SMS_TENCENT_TEMPLATE_UNKNOWN_ACCOUNT",
+            )
+        },
         VERIFICATION_PROVIDERS=("VERIFICATION_PROVIDERS", env.list),
         VERIFICATION_ROUTES=("VERIFICATION_ROUTES", lambda name: parse_routes(env.str(name))),
         VERIFICATION_MAX_ATTEMPTS_PER_DAY=("VERIFICATION_MAX_ATTEMPTS_PER_DAY", env.int),
@@ -365,6 +391,20 @@ globals().update(
         SANDBOX_PROVIDER_COMPANY_REGISTRY=("SANDBOX_PROVIDER_COMPANY_REGISTRY", env.str),
         SANDBOX_PROVIDER_ALIPAY_APP_PUBLIC_KEY=("SANDBOX_PROVIDER_ALIPAY_APP_PUBLIC_KEY", env.str),
     )
+)
+
+# The SMS carriers' keys: their own variables, else the identity vendor's of the same company.
+globals().update(
+    {
+        f"ACCOUNTS_{name}": value
+        for name, fallback in (
+            ("SMS_ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_ID"),
+            ("SMS_ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_ACCESS_KEY_SECRET"),
+            ("SMS_TENCENT_SECRET_ID", "TENCENT_SECRET_ID"),
+            ("SMS_TENCENT_SECRET_KEY", "TENCENT_SECRET_KEY"),
+        )
+        if (value := env.str(name, default="") or env.str(fallback, default=""))
+    }
 )
 
 # The identity vendors' credentials and endpoints (verification/providers/<vendor>.py declares

@@ -1,6 +1,6 @@
 """The sandbox answering in each vendor's own wire protocol, beside its own API.
 
-Each module plays one vendor (Aliyun, Tencent, Alipay) from the same registries, with the same
+Each module plays one vendor (Aliyun, Tencent, Alipay, and the SMS of Aliyun and Tencent) from the same registries, with the same
 face page and faults as the sandbox's own API, and with that vendor's signatures, envelopes,
 codes and callback habits, so an adapter pointed at the sandbox works unchanged against the
 vendor. Signatures are verified with code written here from the vendors' documentation, never
@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
     from ..service import SandboxService, VendorRequest
 
-#: The vendor modules; each defines ``protocol(service) -> VendorProtocol``.
-MODULES = ("aliyun", "tencent", "alipay")
+#: The vendor modules; each defines ``protocol(service) -> VendorProtocol``. The SMS carriers
+#: come first: they share their identity siblings' gateways and claim only their own version.
+MODULES = ("aliyun_sms", "tencent_sms", "aliyun", "tencent", "alipay")
 
 
 class VendorProtocol(Protocol):

@@ -55,6 +55,12 @@ class Command(BaseCommand):
             "Alipay's own key is made at start and served at /_alipay/public-key",
         )
 
+        parser.add_argument(
+            "--sms-file",
+            help="JSON-lines file the SMS carrier protocols append each message to (the file "
+            "backend's format); default: SANDBOX_PROVIDER_SMS_FILE, or none",
+        )
+
     def handle(
         self,
         *args: Any,
@@ -66,6 +72,7 @@ class Command(BaseCommand):
         company_registry: str | None,
         public_url: str | None,
         alipay_app_public_key: str | None,
+        sms_file: str | None = None,
         **options: Any,
     ) -> None:
         secret = secret or _configured("SECRET", sandbox_settings.SECRET)
@@ -108,6 +115,7 @@ class Command(BaseCommand):
                         companies=companies,
                         faults=faults,
                         alipay_app_public_key=alipay_key,
+                        sms_file=sms_file or _configured("SMS_FILE", sandbox_settings.SMS_FILE),
                     )
                 )
             )
