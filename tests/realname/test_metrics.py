@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import redis
 import yaml
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from accounts.sms import send_sms
 from enterprise.models import EnterpriseVerification
 from kernel import metrics
 from tests.factories import DEMO, MemberFactory
@@ -190,7 +190,7 @@ def test_texts_handed_to_the_carrier_are_counted_without_the_number(token, outbo
     before = value(samples(scrape()), "realname_sms_calls_total", **labels)
     phone = "+8613700139000"
 
-    get_adapter().send_verification_code_sms(user=None, phone=phone, code="246810")
+    send_sms(to=phone, body="code 246810", code="246810")
 
     assert outbox[-1].to == phone
     text = scrape()
@@ -250,7 +250,7 @@ def test_redis_down_drops_counts_but_never_the_work_or_the_scrape(token, setting
     settings.REALNAME_METRICS_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
 
     metrics.observe_call(kind="provider", name="sandbox", outcome="ok", seconds=0.1)
-    get_adapter().send_verification_code_sms(user=None, phone="+8613700139001", code="135790")
+    send_sms(to="+8613700139001", body="code 135790", code="135790")
 
     assert outbox  # the text still went out
     found = samples(scrape())
@@ -341,7 +341,7 @@ def test_no_personal_data_in_any_label(worker, token, outbox):
     member = MemberFactory.create()
     verification = submit_demo(member)
     wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
-    get_adapter().send_verification_code_sms(user=None, phone=member.phone, code="112233")
+    send_sms(to=member.phone, body="code 112233", code="112233")
     wait_for_metric(
         "realname_sms_calls_total", {"carrier": "locmem", "outcome": "ok"}, lambda n: n >= 1
     )

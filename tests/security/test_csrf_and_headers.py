@@ -112,6 +112,7 @@ PRODUCTION_ENV = {
     "VERIFICATION_ALLOW_SANDBOX": "true",
     "SANDBOX_PROVIDER_SECRET": "z" * 40,
     "PUBLIC_URL": "https://id.example.com",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 
