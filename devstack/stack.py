@@ -328,19 +328,24 @@ def _grant_app_role(env: dict[str, str], postgres: EmbeddedPostgres) -> None:
 
 
 def _restart_sandbox(env: dict[str, str]) -> subprocess.Popen:
-    """The sandbox again, on its port. It makes a new Alipay key at each start: web and worker
-    have read the old one, so Alipay's answers fail their signature check until they restart."""
-    port = int(env["SANDBOX_PROVIDER_URL"].rsplit(":", 1)[1])
-    process = _start_sandbox(env, port)
-    if env.get("SANDBOX_PROVIDER_ALIPAY_APP_PUBLIC_KEY"):
-        _alipay_public_key(env, process)
-        say("the sandbox made a new Alipay key: restart ./dev.sh serve to verify through Alipay")
-    return process
+    """The sandbox again, on its port, with the Alipay key it kept (``--alipay-key-file``)."""
+    return _start_sandbox(env, int(env["SANDBOX_PROVIDER_URL"].rsplit(":", 1)[1]))
 
 
 def _start_sandbox(env: dict[str, str], port: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [PYTHON, "manage.py", "run_sandbox_provider", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            PYTHON,
+            "manage.py",
+            "run_sandbox_provider",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            # Alipay's key survives a restart of the sandbox, so web and worker keep trusting it.
+            "--alipay-key-file",
+            str(LOCAL_DIR / "alipay-sandbox-private.pem"),
+        ],
         cwd=BASE_DIR,
         env=env,
         start_new_session=True,  # see Supervised.stop_leftovers; Ctrl-C reaches it through us

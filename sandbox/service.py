@@ -62,6 +62,9 @@ class SandboxConfig:
     # The app's RSA public key (PEM) the Alipay protocol verifies requests with; empty: it
     # refuses every signed call (``sandbox.vendors.alipay``).
     alipay_app_public_key: str = ""
+    # Alipay's own private key (PEM) the protocol signs its answers with; empty: a new key pair
+    # is made at start (``run_sandbox_provider --alipay-key-file`` keeps one across restarts).
+    alipay_private_key: str = ""
     # Where the SMS carrier protocols append each message, one JSON object a line, in the
     # format of our file backend (accounts.sms.filebased); empty: messages are not kept.
     sms_file: str = ""

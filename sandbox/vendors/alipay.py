@@ -93,8 +93,13 @@ class AlipayProtocol:
 
     def __init__(self, service: SandboxService) -> None:
         self.service = service
-        private_pem, self.public_key_pem = signing.generate_key_pair()
-        self._private_key = signing.load_private_key(private_pem)
+        private_pem = service.config.alipay_private_key
+        if private_pem:
+            self._private_key = signing.load_private_key(private_pem)
+            self.public_key_pem = signing.public_pem(self._private_key)
+        else:
+            private_pem, self.public_key_pem = signing.generate_key_pair()
+            self._private_key = signing.load_private_key(private_pem)
         self._wrong_key = signing.load_private_key(signing.generate_key_pair()[0])
         app_key = service.config.alipay_app_public_key
         self._app_public_key: rsa.RSAPublicKey | None = (

@@ -38,12 +38,16 @@ def generate_key_pair() -> tuple[str, str]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode("ascii")
-    public = (
+    return private, public_pem(key)
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    """The SubjectPublicKeyInfo PEM of ``key``'s public half."""
+    return (
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode("ascii")
     )
-    return private, public
 
 
 def _pem(text: str, label: str) -> bytes:

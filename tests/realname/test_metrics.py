@@ -341,7 +341,7 @@ def test_no_personal_data_in_any_label(worker, token, outbox):
     member = MemberFactory.create()
     verification = submit_demo(member)
     wait_for(verification, lambda v: v.status == Status.IN_PROGRESS)
-    send_sms(to=member.phone, body="code 112233", code="112233")
+    send_sms(to=str(member.phone), body="code 112233", code="112233")
     wait_for_metric(
         "realname_sms_calls_total", {"carrier": "locmem", "outcome": "ok"}, lambda n: n >= 1
     )

@@ -330,3 +330,38 @@ def test_certify_url_redirects_to_the_face_page_once_verified(gateway: InProcess
 def test_alipays_public_key_is_served(gateway: InProcessSandbox) -> None:
     assert gateway.alipay_public_key.startswith("-----BEGIN PUBLIC KEY-----")
     signing.load_public_key(gateway.alipay_public_key)
+
+
+def test_alipay_s_key_kept_in_a_file_survives_a_restart(tmp_path) -> None:
+    """``run_sandbox_provider --alipay-key-file``: the dev stack restarts a crashed sandbox, and
+    web and worker still trust the Alipay public key they were given at the first start."""
+    from sandbox.management.commands.run_sandbox_provider import _alipay_private_key
+    from sandbox.registry import Registry
+    from sandbox.service import SandboxConfig, SandboxService
+    from sandbox.vendors import serve_vendors
+    from sandbox.vendors.alipay_signing import load_private_key, public_pem
+
+    key_file = tmp_path / "alipay-sandbox-private.pem"
+    first = _alipay_private_key(str(key_file))
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert _alipay_private_key(str(key_file)) == first
+
+    def served_public_key(private: str) -> str:
+        service = serve_vendors(
+            SandboxService(
+                SandboxConfig(
+                    app_id="a",
+                    secret="s",
+                    public_url="http://127.0.0.1",
+                    registry=Registry.from_csv(),
+                    alipay_private_key=private,
+                )
+            )
+        )
+        alipay = next(p for p in service._vendors if p.name == "alipay")
+        return alipay.public_key_pem
+
+    assert (
+        served_public_key(first) == served_public_key(first) == public_pem(load_private_key(first))
+    )
+    assert served_public_key("") != served_public_key("")  # without a file: new at each start

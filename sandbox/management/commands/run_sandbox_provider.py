@@ -54,7 +54,12 @@ class Command(BaseCommand):
             "with; default: SANDBOX_PROVIDER_ALIPAY_APP_PUBLIC_KEY (PEM text or a path). "
             "Alipay's own key is made at start and served at /_alipay/public-key",
         )
-
+        parser.add_argument(
+            "--alipay-key-file",
+            help="PEM file of Alipay's own private key: read if it exists, else made and written "
+            "there (mode 600), so a restarted sandbox keeps the key our adapter was given; "
+            "default: a new key at every start",
+        )
         parser.add_argument(
             "--sms-file",
             help="JSON-lines file the SMS carrier protocols append each message to (the file "
@@ -72,6 +77,7 @@ class Command(BaseCommand):
         company_registry: str | None,
         public_url: str | None,
         alipay_app_public_key: str | None,
+        alipay_key_file: str | None = None,
         sms_file: str | None = None,
         **options: Any,
     ) -> None:
@@ -105,6 +111,10 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read the Alipay app public key: {exc.strerror}") from None
         try:
+            alipay_private = _alipay_private_key(alipay_key_file)
+        except OSError as exc:
+            raise CommandError(f"cannot keep Alipay's key file: {exc.strerror}") from None
+        try:
             service = serve_vendors(
                 SandboxService(
                     SandboxConfig(
@@ -115,6 +125,7 @@ class Command(BaseCommand):
                         companies=companies,
                         faults=faults,
                         alipay_app_public_key=alipay_key,
+                        alipay_private_key=alipay_private,
                         sms_file=sms_file or _configured("SMS_FILE", sandbox_settings.SMS_FILE),
                     )
                 )
@@ -160,3 +171,21 @@ def _pem_text(value: str) -> str:
         return value
     with open(value, encoding="ascii") as handle:
         return handle.read()
+
+
+def _alipay_private_key(path: str | None) -> str:
+    """Alipay's private key from ``path``, made and kept there the first time; empty without a
+    path (the protocol then makes one for this run)."""
+    if not path:
+        return ""
+    from pathlib import Path
+
+    from sandbox.vendors.alipay_signing import generate_key_pair
+
+    key_file = Path(path)
+    if key_file.exists():
+        return key_file.read_text(encoding="ascii")
+    private, _public = generate_key_pair()
+    key_file.touch(mode=0o600)
+    key_file.write_text(private, encoding="ascii")
+    return private
