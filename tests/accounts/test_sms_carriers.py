@@ -121,8 +121,10 @@ def test_an_invalid_number_is_said_and_then_refused_next_to_the_number_field(
     assert carriers.lines() == []  # the other carrier was not asked
     # Trying the number again: the form says so next to the field, and no carrier is asked.
     for response in (
-        sign_up(Client()),
-        Client().post(reverse("account_login"), {"login": "13800138000"}),
+        sign_up(Client(headers={"accept-language": "en"})),
+        Client(headers={"accept-language": "en"}).post(
+            reverse("account_login"), {"login": "13800138000"}
+        ),
     ):
         assert response.status_code == 200
         field = "phone" if "phone" in response.context["form"].errors else "login"
