@@ -9,3 +9,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from .personkeys import register
+
+        register()  # the store kernel.crypto keeps person keys in

@@ -144,3 +144,38 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} {self.action}"
+
+
+class PersonKey(models.Model):
+    """A person's data key, wrapped (encrypted) under the primary master key: every personal
+    value of theirs is sealed under it (``kernel.crypto``, crypto-shredding). Erasing the person
+    empties ``wrapped_key`` and stamps ``shredded_at``; the row stays, holding no key, so the
+    shredding is on record (a count, no personal data) and nothing new is sealed for them.
+
+    ``user_id`` is a plain column, not a foreign key: the record of a shredding outlives the
+    account row. See docs/privacy/person-keys.md for how backups of this table are handled."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    wrapped_key = models.TextField(blank=True, editable=False)
+    # The master key id wrapped_key is sealed under (also inside the token; kept for queries).
+    master_key_id = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    rewrapped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    shredded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("person key")
+        verbose_name_plural = _("person keys")
+        default_permissions = ()
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(shredded_at__isnull=True) & ~models.Q(wrapped_key="")
+                    | models.Q(shredded_at__isnull=False, wrapped_key="", master_key_id="")
+                ),
+                name="accounts_personkey_key_or_shredded",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"person key {self.user_id}" + (" (shredded)" if self.shredded_at else "")

@@ -58,7 +58,7 @@ class EnterpriseVerification(VerificationBase):
     # Company facts are public registry data; the legal representative's name is personal data.
     company_name = models.CharField(_("company name"), max_length=200)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, db_index=True)
-    legal_representative = EncryptedTextField(_("legal representative"))
+    legal_representative = EncryptedTextField(_("legal representative"), owner="user_id")
 
     # The licence, encrypted, in private storage (enterprise.storage); never a public URL.
     licence_name = models.CharField(max_length=100, editable=False)

@@ -1,7 +1,8 @@
 """Private storage of licence files: encrypted (kernel.crypto) under
 ``app_settings.PRIVATE_STORAGE_ROOT``, which no URL serves. Files are named by random ids; nothing
 personal is in a name. Each file's ciphertext is bound to its own name, so one company's file
-cannot be swapped in for another's."""
+cannot be swapped in for another's. A file is sealed under its owner's person key (the account
+that uploaded it), so erasing the person makes it unreadable even in backups."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import uuid
 
 from django.core.files.storage import FileSystemStorage
 
-from kernel.crypto import decrypt_bytes, encrypt_bytes, key_id_of, primary_key_id
+from kernel.crypto import (
+    decrypt_bytes,
+    encrypt_bytes,
+    is_person_sealed,
+    key_id_of,
+    primary_key_id,
+)
 
 from .app_settings import app_settings
 
@@ -42,10 +49,12 @@ def _write_atomically(name: str, blob: bytes, *, replace: bool) -> None:
     os.replace(temporary, path)
 
 
-def licence_store(content: bytes, *, extension: str) -> str:
-    """Encrypt and save; returns the storage name."""
+def licence_store(content: bytes, *, extension: str, owner: int | None = None) -> str:
+    """Encrypt (under the person key of ``owner``, a user id, if given) and save; returns the
+    storage name."""
     name = f"licences/{uuid.uuid4().hex}.{extension}.enc"
-    _write_atomically(name, encrypt_bytes(content, purpose=_purpose(name)), replace=False)
+    blob = encrypt_bytes(content, purpose=_purpose(name), owner=owner)
+    _write_atomically(name, blob, replace=False)
     return name
 
 
@@ -62,8 +71,10 @@ def licence_key_id(name: str) -> str:
 
 def licence_reencrypt(name: str) -> bool:
     """Re-encrypt one stored file under the primary key, in place; False if it already was.
-    Raises DecryptionError if no configured key opens it (the file is then left untouched)."""
-    if licence_key_id(name) == primary_key_id():
+    Raises DecryptionError if no configured key opens it (the file is then left untouched). A file
+    under a person key is left as it is: master-key rotation rewraps the person key instead."""
+    key_id = licence_key_id(name)
+    if key_id == primary_key_id() or key_id.startswith("person:"):
         return False
     content = licence_read(name)
     _write_atomically(name, encrypt_bytes(content, purpose=_purpose(name)), replace=True)
@@ -73,3 +84,20 @@ def licence_reencrypt(name: str) -> bool:
 def licence_delete(name: str) -> None:
     if name:
         private_storage().delete(name)
+
+
+def licence_is_person_sealed(name: str) -> bool:
+    with private_storage().open(name, "rb") as file:
+        return is_person_sealed(file.read(64))
+
+
+def licence_seal_for_person(name: str, owner: int) -> bool:
+    """Move a file written under a master key to its owner's person key, in place; False if it
+    already was (migrate_to_person_keys). Never half-written: a temporary file and a rename."""
+    if licence_is_person_sealed(name):
+        return False
+    content = licence_read(name)
+    _write_atomically(
+        name, encrypt_bytes(content, purpose=_purpose(name), owner=owner), replace=True
+    )
+    return True

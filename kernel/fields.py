@@ -10,6 +10,14 @@ Ciphertexts are randomised, so the database cannot compare them: the only lookup
 ``isnull`` (and ``=None``). To find a record by a value, store a :func:`kernel.crypto.blind_index`
 next to it and filter on that. Ordering by these columns is meaningless. A query expression given
 to ``update()`` (``F()``, ``Value()``) is written as it is, unencrypted: pass plain values.
+
+Person keys (crypto-shredding): a field declared with ``owner="user_id"`` seals the values a
+model instance saves under the person key of ``instance.user_id`` (in ``pre_save``, which sees
+the instance). Writes that bypass ``pre_save`` (``QuerySet.update``, ``bulk_update``) and rows
+whose owner is unset fall back to the master key; ``manage.py migrate_to_person_keys`` moves
+such values to person keys later. A value whose person key was destroyed reads as
+:data:`ERASED` text (or an empty :class:`ErasedJSON`), never an error page; saving the
+instance again keeps the unreadable ciphertext as it is.
 """
 
 from __future__ import annotations
@@ -26,15 +34,52 @@ from django.db import models
 from django.db.models.lookups import Exact, Lookup, Transform
 from django.utils.translation import gettext_lazy as _
 
-from .crypto import decrypt_str, encrypt_str
+from .crypto import PersonErased, decrypt_str, encrypt_str
 
 __all__ = [
+    "ERASED",
     "EncryptedDateField",
     "EncryptedFieldMixin",
     "EncryptedJSONField",
     "EncryptedTextField",
+    "Erased",
+    "ErasedJSON",
     "encrypted_fields",
+    "is_erased",
 ]
+
+ERASED = "[erased]"
+
+
+class Erased(str):
+    """What an encrypted text or date field reads when its person's key was destroyed: the text
+    ``[erased]`` (so templates, masks and the admin show it as such), carrying the unreadable
+    ciphertext so that saving the instance again writes it back unchanged."""
+
+    token: str
+
+    def __new__(cls, token: str) -> Erased:
+        value = super().__new__(cls, ERASED)
+        value.token = token
+        return value
+
+
+class ErasedJSON(dict[str, Any]):
+    """What an encrypted JSON field reads when its person's key was destroyed: empty."""
+
+    token: str
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+
+def is_erased(value: Any) -> bool:
+    return isinstance(value, Erased | ErasedJSON)
+
+
+class _Sealed(str):
+    """A ciphertext made in ``pre_save`` under a person key: written as it is."""
 
 
 class EncryptedNullExact(Exact):
@@ -56,7 +101,12 @@ class EncryptedFieldMixin(models.Field):
     description = _("Encrypted value")
     refused_options: ClassVar[tuple[str, ...]] = ("primary_key", "unique", "db_index")
 
-    def __init__(self, *args: Any, purpose: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, purpose: str | None = None, owner: str | None = None, **kwargs: Any
+    ) -> None:
+        # The attribute of the instance holding the user id whose person key seals the value.
+        # Not part of the schema, so not in migrations.
+        self.owner = owner
         self._explicit_purpose = purpose
         self.purpose = purpose or ""
         super().__init__(*args, **kwargs)
@@ -84,9 +134,25 @@ class EncryptedFieldMixin(models.Field):
     def value_from_plaintext(self, text: str) -> Any:
         return text
 
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = super().pre_save(model_instance, add)
+        if value is None or is_erased(value) or not self.owner:
+            return value
+        owner = getattr(model_instance, self.owner, None)
+        if owner is None:
+            return value
+        if not self.purpose:
+            raise FieldError("An encrypted field must belong to a model before it stores values.")
+        plaintext = self.plaintext_from_value(self.to_python(value))
+        return _Sealed(encrypt_str(plaintext, purpose=self.purpose, owner=owner))
+
     def get_prep_value(self, value: Any) -> Any:
         if value is None:
             return None
+        if isinstance(value, _Sealed):
+            return str(value)
+        if is_erased(value):
+            return value.token
         if not self.purpose:
             raise FieldError("An encrypted field must belong to a model before it stores values.")
         return encrypt_str(self.plaintext_from_value(self.to_python(value)), purpose=self.purpose)
@@ -94,7 +160,13 @@ class EncryptedFieldMixin(models.Field):
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
-        return self.value_from_plaintext(decrypt_str(value, purpose=self.purpose))
+        try:
+            return self.value_from_plaintext(decrypt_str(value, purpose=self.purpose))
+        except PersonErased:
+            return self.erased(value)
+
+    def erased(self, token: str) -> Any:
+        return Erased(token)
 
     def get_lookup(self, lookup_name: str) -> type[Lookup] | None:  # type: ignore[override]
         if lookup_name == "isnull":
@@ -146,8 +218,8 @@ class EncryptedDateField(EncryptedFieldMixin, models.TextField):
     }
 
     def to_python(self, value: Any) -> Any:
-        if value is None:
-            return None
+        if value is None or is_erased(value):
+            return value
         if isinstance(value, datetime.datetime):
             return value.date()
         if isinstance(value, datetime.date):
@@ -169,7 +241,9 @@ class EncryptedDateField(EncryptedFieldMixin, models.TextField):
 
     def value_to_string(self, obj: models.Model) -> str:
         value: Any = self.value_from_object(obj)
-        return "" if value is None else value.isoformat()
+        if value is None:
+            return ""
+        return value if isinstance(value, str) else value.isoformat()
 
     def formfield(self, **kwargs: Any) -> Any:
         # Skip TextField's formfield: it adds max_length and a Textarea, wrong for a date.
@@ -196,6 +270,9 @@ class EncryptedJSONField(EncryptedFieldMixin, models.TextField):
 
     def value_from_plaintext(self, text: str) -> Any:
         return json.loads(text)
+
+    def erased(self, token: str) -> Any:
+        return ErasedJSON(token)
 
     def value_to_string(self, obj: models.Model) -> Any:
         return self.value_from_object(obj)

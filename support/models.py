@@ -4,6 +4,9 @@ a database trigger refuses UPDATE and DELETE (migration 0001); TRUNCATE is left 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -69,7 +72,11 @@ class StaffNote(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     verification_id = models.BigIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = EncryptedTextField(_("note"))
+    # The person the note is about (the verification's account): the note is sealed under their
+    # person key, so erasing them makes it unreadable. Empty on notes written before person keys
+    # until ``manage.py migrate_to_person_keys`` moves them (the one update the trigger allows).
+    subject_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    text = EncryptedTextField(_("note"), owner="subject_id")
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -80,6 +87,25 @@ class StaffNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.verification_id} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.subject_id is None:
+            self.subject_id = self.owners_of([self])[self.pk]
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def owners_of(cls, notes: Iterable[StaffNote]) -> dict[Any, int | None]:
+        """The person each note is about (for migrate_to_person_keys), by note pk."""
+        notes = list(notes)
+        owners: dict[tuple[str, int], int] = {}
+        for kind, model in (
+            (Kind.PERSONAL, PersonalVerification),
+            (Kind.ENTERPRISE, EnterpriseVerification),
+        ):
+            ids = [note.verification_id for note in notes if note.kind == kind]
+            for pk, user_id in model._base_manager.filter(pk__in=ids).values_list("pk", "user_id"):
+                owners[(str(kind), pk)] = user_id
+        return {note.pk: owners.get((str(note.kind), note.verification_id)) for note in notes}
 
 
 class AuditEntry(models.Model):

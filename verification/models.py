@@ -121,7 +121,7 @@ class VerificationBase(models.Model):
     # The account's verified mobile number when the verification was submitted, in E.164.
     phone = models.CharField(_("mobile number"), max_length=16)
     # Provider references and step times, encrypted: {"<step>": {...}, "error": {...}}.
-    result = EncryptedJSONField(_("result"), default=dict)
+    result = EncryptedJSONField(_("result"), default=dict, owner="user_id")
     provider = models.CharField(_("provider"), max_length=40, blank=True, editable=False)
     provider_failures = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -168,10 +168,10 @@ class PersonalVerification(VerificationBase):
         _("document type"), max_length=40, choices=DocumentType.choices
     )
     # Personal data, encrypted at rest (kernel.fields); looked up only by the blind index.
-    name = EncryptedTextField(_("name"))
-    document_number = EncryptedTextField(_("document number"))
+    name = EncryptedTextField(_("name"), owner="user_id")
+    document_number = EncryptedTextField(_("document number"), owner="user_id")
     document_number_hash = models.CharField(max_length=64, db_index=True, editable=False)
-    birth_date = EncryptedDateField(_("date of birth"))
+    birth_date = EncryptedDateField(_("date of birth"), owner="user_id")
 
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED

@@ -2,7 +2,8 @@
 key rotation.
 
 Rotation: put the new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after it), deploy,
-run this command until it reports nothing left, then remove the old keys."""
+run this command and ``rewrap_person_keys`` until they report nothing left, then remove the old
+keys."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.db import models, transaction
 from django.db.models.functions import Cast
 
 from kernel.crypto import (
+    PERSON_TEXT_VERSION,
     TEXT_VERSION,
     DecryptionError,
     KeyConfigurationError,
@@ -36,12 +38,15 @@ class FieldResult:
 def stale_values(
     model: type[models.Model], encrypted: EncryptedFieldMixin, primary: str
 ) -> models.QuerySet:
-    """Rows whose value is sealed under a key other than the primary one. The column is read
-    through a cast to text so the raw token (and its key id) is seen, not the decrypted value."""
+    """Rows whose value is sealed under a master key other than the primary one. The column is
+    read through a cast to text so the raw token (and its key id) is seen, not the decrypted
+    value. Values under person keys are not here: rotation rewraps those keys
+    (``manage.py rewrap_person_keys``)."""
     return (
         model._base_manager.annotate(**{STORED: Cast(encrypted.name, models.TextField())})
         .filter(**{f"{STORED}__isnull": False})
         .exclude(**{f"{STORED}__startswith": f"{TEXT_VERSION}:{primary}:"})
+        .exclude(**{f"{STORED}__startswith": f"{PERSON_TEXT_VERSION}:"})
     )
 
 
