@@ -147,9 +147,11 @@ def enterprise_verification_submit(
     if errors:
         raise ValidationError(errors)
 
-    licence_name = licence_store(sanitized.content, extension=sanitized.extension)
+    licence_name = licence_store(sanitized.content, extension=sanitized.extension, owner=user.pk)
     preview_name = (
-        licence_store(sanitized.preview_png, extension="png") if sanitized.preview_png else ""
+        licence_store(sanitized.preview_png, extension="png", owner=user.pk)
+        if sanitized.preview_png
+        else ""
     )
     try:
         return enterprise.create(
