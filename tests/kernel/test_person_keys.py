@@ -49,7 +49,8 @@ def _private_storage(settings: Any, tmp_path: Any) -> None:
 
 def raw(model: type[models.Model], pk: Any, column: str) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT "{column}" FROM "{model._meta.db_table}" WHERE id = %s', [pk])
+        table = model._meta.db_table
+        cursor.execute(f'SELECT "{column}" FROM "{table}" WHERE id = %s', [pk])  # noqa: S608
         return cursor.fetchone()[0]
 
 
@@ -57,13 +58,13 @@ def note_for(verification: PersonalVerification, text: str) -> StaffNote:
     return StaffNote.objects.create(
         kind=verification.kind,
         verification_id=verification.pk,
-        author=StaffFactory(),
+        author=StaffFactory.create(),
         text=text,
     )
 
 
 def test_values_are_sealed_under_the_persons_own_key() -> None:
-    verification = FailedPersonalFactory(name="张三")
+    verification = FailedPersonalFactory.create(name="张三")
     user_id = verification.user_id
     for column in ("name", "document_number", "birth_date", "result"):
         assert raw(PersonalVerification, verification.pk, column).startswith(f"p1:{user_id}:")
@@ -74,7 +75,7 @@ def test_values_are_sealed_under_the_persons_own_key() -> None:
     assert again.name == "张三"
     assert again.birth_date.year == 1990
     # Another person's key does not open it: the owner is authenticated with the value.
-    other = MemberFactory()
+    other = MemberFactory.create()
     token = raw(PersonalVerification, verification.pk, "name")
     forged = token.replace(f"p1:{user_id}:", f"p1:{other.pk}:", 1)
     encrypt_str("x", purpose="warm", owner=other.pk)
@@ -83,11 +84,11 @@ def test_values_are_sealed_under_the_persons_own_key() -> None:
 
 
 def test_shredding_erases_every_copy_and_pages_show_erased() -> None:
-    verification = FailedPersonalFactory(name="李四")
-    enterprise = PendingEnterpriseFactory(user=verification.user)
+    verification = FailedPersonalFactory.create(name="李四")
+    enterprise = PendingEnterpriseFactory.create(user=verification.user)
     note = note_for(verification, "Called, name spelled 李四")
-    kept = MemberFactory()
-    kept_verification = FailedPersonalFactory(user=kept, name="王五")
+    kept = MemberFactory.create()
+    kept_verification = FailedPersonalFactory.create(user=kept, name="王五")
     user_id = verification.user_id
     assert raw(StaffNote, note.pk, "text").startswith(f"p1:{user_id}:")
     assert licence_is_person_sealed(enterprise.licence_name)
@@ -123,8 +124,8 @@ def test_shredding_erases_every_copy_and_pages_show_erased() -> None:
 
 def test_master_key_rotation_rewraps_person_keys() -> None:
     with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
-        verifications = [FailedPersonalFactory(name=NAMES[n]) for n in range(3)]
-        enterprise = PendingEnterpriseFactory()
+        verifications = [FailedPersonalFactory.create(name=NAMES[n]) for n in range(3)]
+        enterprise = PendingEnterpriseFactory.create()
         tokens = {v.pk: raw(PersonalVerification, v.pk, "name") for v in verifications}
     with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
         call_command("rewrap_person_keys", batch_size=2)
@@ -154,8 +155,8 @@ def to_master_keys(instance: models.Model) -> None:
 
 
 def test_migration_to_person_keys_on_a_populated_database() -> None:
-    verifications = [FailedPersonalFactory(name=NAMES[n]) for n in range(5)]
-    enterprise = PendingEnterpriseFactory()
+    verifications = [FailedPersonalFactory.create(name=NAMES[n]) for n in range(5)]
+    enterprise = PendingEnterpriseFactory.create()
     expected = {v.pk: (v.name, v.document_number, v.birth_date, v.result) for v in verifications}
     for verification in verifications:
         to_master_keys(verification)
@@ -166,7 +167,7 @@ def test_migration_to_person_keys_on_a_populated_database() -> None:
             StaffNote(
                 kind=verifications[0].kind,
                 verification_id=verifications[0].pk,
-                author=StaffFactory(),
+                author=StaffFactory.create(),
                 text="旧的笔记",
             )
         ]
@@ -204,13 +205,13 @@ def test_migration_to_person_keys_on_a_populated_database() -> None:
     assert [raw(PersonalVerification, v.pk, c) for v in verifications for c in PERSONAL] == before
 
     for verification in PersonalVerification.objects.filter(pk__in=expected):
-        got = (
+        whole = (
             verification.name,
             verification.document_number,
             verification.birth_date,
             verification.result,
         )
-        assert got == expected[verification.pk]
+        assert whole == expected[verification.pk]
         assert owner_of(raw(PersonalVerification, verification.pk, "name")) == verification.user_id
     note = StaffNote.objects.get(pk=old_note.pk)
     assert note.text == "旧的笔记" and note.subject_id == verifications[0].user_id
@@ -228,7 +229,7 @@ def test_migration_to_person_keys_on_a_populated_database() -> None:
 def test_notes_stay_append_only_after_the_migration() -> None:
     from django.db import DatabaseError, transaction
 
-    verification = FailedPersonalFactory()
+    verification = FailedPersonalFactory.create()
     note = note_for(verification, "first")
     with pytest.raises(DatabaseError), transaction.atomic():
         StaffNote.objects.filter(pk=note.pk).update(
