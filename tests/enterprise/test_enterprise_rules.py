@@ -398,8 +398,10 @@ def test_a_rejection_is_shown_with_what_to_fix(client, staff):
 
 
 def test_key_rotation_reencrypts_licence_files_too():
-    """reencrypt_personal_data covers the files in private storage: after it, the old key can be
-    removed and every licence (original and preview) still opens; a dry run changes nothing."""
+    """Licence files are sealed under their owner's person key: master-key rotation rewraps that
+    key (rewrap_person_keys) and leaves the files as they are; reencrypt_personal_data finds
+    nothing to re-encrypt in them; after it, the old key can be removed and every licence
+    (original and preview) still opens."""
     old_key = "old:" + base64.urlsafe_b64encode(bytes(range(32))).decode()
     new_key = "new:" + base64.urlsafe_b64encode(bytes(range(50, 82))).decode()
     with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[old_key]):
@@ -412,19 +414,17 @@ def test_key_rotation_reencrypts_licence_files_too():
     def key_ids() -> set[str]:
         return {key_id_of(Path(private_storage().path(name)).read_bytes()) for name in names}
 
+    assert key_ids() == {f"person:{verification.user_id}"}
     with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[new_key, old_key]):
         dry = StringIO()
         call_command("reencrypt_personal_data", "--dry-run", stdout=dry)
-        assert f"enterprise files: {len(names)} to re-encrypt" in dry.getvalue()
-        assert key_ids() == {"old"}
+        assert "enterprise files: 0 to re-encrypt" in dry.getvalue()
         out = StringIO()
         call_command("reencrypt_personal_data", stdout=out)
-        again = StringIO()
-        call_command("reencrypt_personal_data", stdout=again)
+        call_command("rewrap_person_keys", stdout=StringIO())
 
-    assert f"enterprise files: {len(names)} re-encrypted" in out.getvalue()
-    assert "enterprise files: 0 re-encrypted" in again.getvalue()
-    assert key_ids() == {"new"}
+    assert "enterprise files: 0 re-encrypted" in out.getvalue()
+    assert key_ids() == {f"person:{verification.user_id}"}
     assert not [path for path in stored_files() if path.name.endswith(".tmp")]
     with override_settings(REALNAME_FIELD_ENCRYPTION_KEYS=[new_key]):
         assert licence_read(verification.licence_name) == original
