@@ -60,6 +60,8 @@ def purge_licences(now: datetime, dry_run: bool, batch_size: int) -> dict[str, i
         return done
 
     def select() -> list[int]:
-        return list(licences_to_delete(now).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        return list(
+            licences_to_delete(now).order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
 
     return {"licences_deleted": in_batches(select, apply)}

@@ -284,7 +284,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "verification.retention",
         "schedule": crontab(hour=3, minute=17),
     },
-    "enterprise-retention": {"task": "enterprise.retention", "schedule": crontab(hour=3, minute=37)},
+    "enterprise-retention": {
+        "task": "enterprise.retention",
+        "schedule": crontab(hour=3, minute=37),
+    },
 }
 
 # Logging: every handler masks phone numbers and ID-number-like strings;

@@ -23,11 +23,9 @@ pytestmark = pytest.mark.django_db
 
 def test_version_2_states_the_default_periods_in_both_languages():
     periods = legal.stated_periods("privacy-policy", 2)
-    declared = {
-        setting.name: setting.default()
-        for cls in (VerificationSettings, EnterpriseSettings, *AppSettings.__subclasses__())
-        for setting in cls.declared()
-    }
+    classes: list[type[AppSettings]] = [VerificationSettings, EnterpriseSettings]
+    classes += AppSettings.__subclasses__()
+    declared = {setting.name: setting.default() for cls in classes for setting in cls.declared()}
     assert set(periods) == {
         "VERIFICATION_RETENTION_FAILED_DAYS",
         "VERIFICATION_RETENTION_ABANDONED_DAYS",

@@ -42,6 +42,7 @@ def test_the_licence_file_goes_after_the_period_and_the_decision_stays():
     files = files_of(verification)
     assert files and all(path.exists() for path in files)
     decided = verification.completed_at
+    assert decided is not None
 
     assert run_job("enterprise.licences", now=decided + timedelta(days=179)) == {
         "licences_deleted": 0
@@ -56,7 +57,10 @@ def test_the_licence_file_goes_after_the_period_and_the_decision_stays():
     assert kept.status == Status.APPROVED
     assert kept.reviewed_by_id == verification.reviewed_by_id
     assert kept.licence_sha256 == verification.licence_sha256
-    assert (kept.credit_code, kept.company_name) == (verification.credit_code, verification.company_name)
+    assert (kept.credit_code, kept.company_name) == (
+        verification.credit_code,
+        verification.company_name,
+    )
     # Asking for the file now is a 404, not an error page.
     with pytest.raises(Http404):
         licence_response(kept, for_staff=True)
@@ -74,9 +78,12 @@ def test_a_licence_waiting_for_review_is_kept_however_old():
 
 def test_the_dry_run_counts_and_deletes_nothing():
     verification = approved()
+    assert verification.completed_at is not None
     later = (verification.completed_at + timedelta(days=181)).isoformat()
     out = StringIO()
-    call_command("retention", "--job", "enterprise.licences", "--dry-run", "--now", later, stdout=out)
+    call_command(
+        "retention", "--job", "enterprise.licences", "--dry-run", "--now", later, stdout=out
+    )
     assert "enterprise.licences: would change licences_deleted=1" in out.getvalue()
     assert all(path.exists() for path in files_of(verification))
     assert not RetentionRun.objects.exists()

@@ -56,6 +56,7 @@ def in_progress() -> PersonalVerification:
 def test_a_failed_verification_loses_its_personal_values_after_the_period():
     failed = FailedPersonalFactory.create()
     before = raw_columns(failed.pk)
+    assert failed.completed_at is not None
     day_29 = failed.completed_at + timedelta(days=29)
     day_31 = failed.completed_at + timedelta(days=31)
 
@@ -107,7 +108,13 @@ def test_the_dry_run_counts_and_changes_nothing():
     rows = snapshot()
     out = StringIO()
     call_command(
-        "retention", "--job", "verification.failed", "--dry-run", "--now", later.isoformat(), stdout=out
+        "retention",
+        "--job",
+        "verification.failed",
+        "--dry-run",
+        "--now",
+        later.isoformat(),
+        stdout=out,
     )
     assert "verification.failed: would change purged=3" in out.getvalue()
     assert snapshot() == rows
@@ -115,13 +122,22 @@ def test_the_dry_run_counts_and_changes_nothing():
 
     out = StringIO()
     call_command(
-        "retention", "--job", "verification.failed", "--now", later.isoformat(), "--batch-size", "2",
+        "retention",
+        "--job",
+        "verification.failed",
+        "--now",
+        later.isoformat(),
+        "--batch-size",
+        "2",
         stdout=out,
     )
     assert "verification.failed: changed purged=3" in out.getvalue()
-    assert PersonalVerification.objects.filter(
-        pk__in=[f.pk for f in failed], personal_data_purged_at__isnull=False
-    ).count() == 3
+    assert (
+        PersonalVerification.objects.filter(
+            pk__in=[f.pk for f in failed], personal_data_purged_at__isnull=False
+        ).count()
+        == 3
+    )
 
 
 def test_a_run_is_recorded_with_counts_only_and_the_record_is_append_only():
