@@ -107,5 +107,14 @@ class AccountsSettings(AppSettings):
     FACE_DOCUMENT = "face-rules"
     """Sensitive personal information: its own checkbox, right before any face step."""
 
+    RETENTION_ERASED_DAYS = Setting(
+        int,
+        3 * 365,
+        "Days the minimal record of a closed account (that it was verified, when, with which "
+        "document type and provider, and its consent records) is kept after closure, as the law "
+        "requires, before it is deleted. Stated in the privacy policy. TODO: enforced by the "
+        "``accounts.erased`` retention job once account closure marks closed accounts.",
+    )
+
 
 app_settings = AccountsSettings()

@@ -125,3 +125,45 @@ def check_legal_documents(app_configs: Any, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return []
+
+
+@register(Tags.database)
+def check_stated_retention_periods(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """The privacy policy in force states retention periods; the settings enforce them
+    (verification.retention, enterprise.retention). A setting changed without a new version of
+    the policy would make the policy untrue."""
+    from kernel.app_settings import AppSettings
+
+    from .legal import stated_periods
+    from .selectors import legal_document_current
+
+    try:
+        document = legal_document_current("privacy-policy")
+    except DatabaseError:
+        return []
+    if document is None:
+        return []
+    stated = stated_periods(document.slug, document.version)
+    declared = {
+        setting.name: setting
+        for settings_class in AppSettings.__subclasses__()
+        for setting in settings_class.declared()
+    }
+    messages: list[CheckMessage] = []
+    for name, days in stated.items():
+        setting = declared.get(name)
+        if setting is None:
+            continue  # the app enforcing it is not installed
+        value = setting.read()
+        if value != days:
+            messages.append(
+                Warning(
+                    f"{name} is {value} days, but the privacy policy in force "
+                    f"(version {document.version}) states {days}.",
+                    hint="Set it back, or write a new version of the privacy policy stating "
+                    "the new period (accounts/legal/privacy-policy/) and publish it with "
+                    "`manage.py publish_legal_document privacy-policy <version>`.",
+                    id="accounts.W004",
+                )
+            )
+    return messages

@@ -28,6 +28,17 @@ def read_source(slug: str, version: int, language: str) -> tuple[str, str]:
     return first[2:].strip(), body.strip()
 
 
+def stated_periods(slug: str, version: int) -> dict[str, int]:
+    """The retention periods version ``version`` of ``slug`` states, by the setting that
+    enforces each (``v<version>.periods.json`` next to its texts; none for a version stating
+    none). The system checks compare them with the settings (accounts.W004)."""
+    path = LEGAL_DIR / slug / f"v{version}.periods.json"
+    if not path.exists():
+        return {}
+    periods = json.loads(path.read_text(encoding="utf-8"))
+    return {str(name): int(days) for name, days in periods.items()}
+
+
 def content_hash(*, slug: str, version: int, titles: dict[str, str], bodies: dict[str, str]) -> str:
     """SHA-256 over everything a person is shown, so a record proves which text was accepted."""
     canonical = json.dumps(

@@ -45,5 +45,18 @@ class EnterpriseSettings(AppSettings):
         int, 2000, "Longer side, in pixels, of the PNG preview shown to staff."
     )
 
+    # --- retention (enterprise.retention; the privacy policy states this period) -------------
+    LICENCE_RETENTION_DAYS = Setting(
+        int,
+        180,
+        "Days after the decision on an enterprise verification (approved or rejected) before "
+        "its business licence file and preview are deleted; the decision record (company, "
+        "credit code, status, reason, reviewer, dates, the file's SHA-256) stays. Environment: "
+        "``ENTERPRISE_LICENCE_RETENTION_DAYS``.",
+    )
+    RETENTION_BATCH_SIZE = Setting(
+        int, 100, "Licences each retention transaction deletes (files are deleted one by one)."
+    )
+
 
 app_settings = EnterpriseSettings()

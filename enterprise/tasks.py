@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from kernel.retention import run_job
 from verification.lifecycle import ProviderTask
 from verification.providers import get_provider
 from verification.providers.base import Company
 
 from . import services
+from .app_settings import app_settings
 from .models import EnterpriseVerification
 
 
@@ -35,3 +37,10 @@ def check_enterprise(self: ProviderTask, verification_id: int) -> None:
 @shared_task(name="enterprise.sweep", acks_late=True)
 def sweep() -> dict[str, int]:
     return services.enterprise_sweep()
+
+
+@shared_task(name="enterprise.retention", acks_late=True)
+def retention() -> dict[str, int]:
+    """Celery beat runs this daily (``CELERY_BEAT_SCHEDULE``): licence files past their period
+    (``enterprise.retention``). Running twice changes nothing."""
+    return run_job("enterprise.licences", batch_size=app_settings.RETENTION_BATCH_SIZE)

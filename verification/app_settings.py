@@ -81,5 +81,28 @@ class VerificationSettings(AppSettings):
         "Seconds after which the sweeper re-enqueues a verification still waiting for a worker.",
     )
 
+    # --- retention (verification.retention; the privacy policy states these periods) ---------
+    RETENTION_FAILED_DAYS = Setting(
+        int,
+        30,
+        "Days after a failed verification ends before its personal values (name, document "
+        "number, date of birth, the provider's result details) are erased; status, reason, "
+        "document type, provider and dates stay for the rules and support staff. Environment: "
+        "``VERIFICATION_RETENTION_FAILED_DAYS``.",
+    )
+    RETENTION_ABANDONED_DAYS = Setting(
+        int,
+        30,
+        "Days a verification may stay in progress untouched (the person never finished the "
+        "face step) before it is ended as abandoned (``liveness_expired``) and its personal "
+        "values are erased at once. Environment: ``VERIFICATION_RETENTION_ABANDONED_DAYS``.",
+    )
+    RETENTION_BATCH_SIZE = Setting(
+        int,
+        500,
+        "Rows each retention transaction changes: a large purge runs as many short "
+        "transactions, and stopping it loses nothing.",
+    )
+
 
 app_settings = VerificationSettings()

@@ -171,7 +171,11 @@ class PersonalVerification(VerificationBase):
     name = EncryptedTextField(_("name"), owner="user_id")
     document_number = EncryptedTextField(_("document number"), owner="user_id")
     document_number_hash = models.CharField(max_length=64, db_index=True, editable=False)
-    birth_date = EncryptedDateField(_("date of birth"), owner="user_id")
+    # Empty (null) once the retention job purged the personal values (verification.retention).
+    birth_date = EncryptedDateField(_("date of birth"), owner="user_id", null=True, blank=True)
+    personal_data_purged_at = models.DateTimeField(
+        _("personal data purged at"), null=True, blank=True, editable=False
+    )
 
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED
@@ -269,6 +273,8 @@ class VerificationEvent(models.Model):
         ERROR = "error", _("Stopped: needs attention")
         RETRIED = "retried", _("Provider check re-run")
         REVIEWED = "reviewed", _("Licence reviewed")
+        ABANDONED = "abandoned", _("Abandoned: untouched for the retention period")
+        PURGED = "purged", _("Personal data purged (retention period over)")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     verification_id = models.BigIntegerField()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from kernel.retention import run_job
+
 from . import services
 from .app_settings import app_settings
 from .lifecycle import ProviderTask
@@ -112,3 +114,14 @@ def fetch_liveness_result(self: ProviderTask, verification_id: int) -> None:
 def sweep() -> dict[str, int]:
     """Celery beat runs this every minute (``CELERY_BEAT_SCHEDULE``)."""
     return services.verification_sweep()
+
+
+@shared_task(name="verification.retention", acks_late=True)
+def retention() -> dict[str, dict[str, int]]:
+    """Celery beat runs this daily (``CELERY_BEAT_SCHEDULE``): the abandoned verifications,
+    then the failed ones (``verification.retention``). Running twice changes nothing."""
+    size = app_settings.RETENTION_BATCH_SIZE
+    return {
+        job: run_job(job, batch_size=size)
+        for job in ("verification.abandoned", "verification.failed")
+    }

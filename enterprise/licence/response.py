@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 
 from ..storage import licence_read
 from .watermarking import watermark
@@ -19,7 +19,10 @@ WATERMARK = "仅供实名认证使用 · For real-name verification only"
 def licence_response(verification: EnterpriseVerification, *, for_staff: bool) -> HttpResponse:
     """The licence file as a response that no browser will run: nosniff, a sandbox policy, no
     caching. Staff get the preview (at most 2000 px, metadata-free; for a PDF its first page,
-    rendered in a sandboxed process at upload), watermarked."""
+    rendered in a sandboxed process at upload), watermarked. A licence deleted at the end of
+    its retention period (enterprise.retention) is a 404, not an error page."""
+    if not verification.licence_name:
+        raise Http404("The licence file was deleted at the end of its retention period.")
     if for_staff:
         image_name = verification.licence_preview_name or (
             ""

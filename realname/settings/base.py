@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -278,6 +279,15 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "verification-sweep": {"task": "verification.sweep", "schedule": 60.0},
     "enterprise-sweep": {"task": "enterprise.sweep", "schedule": 60.0},
+    # Retention (docs/privacy/retention.md): daily, at night (the periods count in days).
+    "verification-retention": {
+        "task": "verification.retention",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    "enterprise-retention": {
+        "task": "enterprise.retention",
+        "schedule": crontab(hour=3, minute=37),
+    },
 }
 
 # Logging: every handler masks phone numbers and ID-number-like strings;
@@ -379,6 +389,11 @@ globals().update(
         VERIFICATION_PROVIDERS=("VERIFICATION_PROVIDERS", env.list),
         VERIFICATION_ROUTES=("VERIFICATION_ROUTES", lambda name: parse_routes(env.str(name))),
         VERIFICATION_MAX_ATTEMPTS_PER_DAY=("VERIFICATION_MAX_ATTEMPTS_PER_DAY", env.int),
+        # Retention periods (docs/privacy/retention.md); the privacy policy states them.
+        VERIFICATION_RETENTION_FAILED_DAYS=("VERIFICATION_RETENTION_FAILED_DAYS", env.int),
+        VERIFICATION_RETENTION_ABANDONED_DAYS=("VERIFICATION_RETENTION_ABANDONED_DAYS", env.int),
+        ENTERPRISE_LICENCE_RETENTION_DAYS=("ENTERPRISE_LICENCE_RETENTION_DAYS", env.int),
+        ACCOUNTS_RETENTION_ERASED_DAYS=("ACCOUNTS_RETENTION_ERASED_DAYS", env.int),
         ENTERPRISE_PRIVATE_STORAGE_ROOT=("PRIVATE_STORAGE_ROOT", env.str),
         ENTERPRISE_LICENCE_MAX_BYTES=("ENTERPRISE_LICENCE_MAX_BYTES", env.int),
         # The sandbox vendor (manage.py run_sandbox_provider): the URL our workers call, the URL

@@ -1,0 +1,134 @@
+"""Retention jobs of personal verification (run by ``kernel.retention``): nothing personal is
+kept of a verification that did not pass beyond the period the privacy policy states.
+
+- ``verification.abandoned``: a verification left in progress (the person never finished the
+  face step) and untouched for ``VERIFICATION_RETENTION_ABANDONED_DAYS`` ends as failed
+  (``liveness_expired``: the face step was not finished in time), which also frees the account's
+  one active verification, and its personal values are erased at once.
+- ``verification.failed``: ``VERIFICATION_RETENTION_FAILED_DAYS`` after a failed verification
+  ended, its personal values are erased.
+
+Erasing keeps what the rules and support staff need: status, reason code, document type,
+provider and its reference, mobile number (the account's own), dates and the timeline. Passed
+verifications are kept while the account exists; those stopped in ``error`` wait for support
+staff (the sweeper and the retry window put them there; staff retry or close them).
+
+The encrypted columns are overwritten (an encrypted empty value, or null), not only forgotten:
+the ciphertext of the old value is gone from the table (backups keep it until they expire)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from kernel.retention import in_batches, register
+
+from .app_settings import app_settings
+from .models import PersonalVerification, VerificationEvent
+from .providers.base import ReasonCode
+
+Status = PersonalVerification.Status
+Event = VerificationEvent.Event
+
+
+def _purge(verification: PersonalVerification, *, now: datetime) -> None:
+    verification.name = ""
+    verification.document_number = ""
+    verification.document_number_hash = ""
+    verification.birth_date = None
+    verification.result = {}
+    verification.liveness_url = ""
+    verification.personal_data_purged_at = now
+    verification.save(
+        update_fields=[
+            "name",
+            "document_number",
+            "document_number_hash",
+            "birth_date",
+            "result",
+            "liveness_url",
+            "personal_data_purged_at",
+            "updated_at",
+        ]
+    )
+    VerificationEvent.objects.create(
+        kind=verification.kind, verification_id=verification.pk, event=Event.PURGED
+    )
+
+
+def failed_to_purge(now: datetime) -> QuerySet[PersonalVerification]:
+    cutoff = now - timedelta(days=app_settings.RETENTION_FAILED_DAYS)
+    return PersonalVerification.objects.filter(
+        status=Status.FAILED, completed_at__lt=cutoff, personal_data_purged_at__isnull=True
+    )
+
+
+def abandoned(now: datetime) -> QuerySet[PersonalVerification]:
+    cutoff = now - timedelta(days=app_settings.RETENTION_ABANDONED_DAYS)
+    return PersonalVerification.objects.filter(status=Status.IN_PROGRESS, updated_at__lt=cutoff)
+
+
+def _next_batch(queryset: QuerySet[PersonalVerification], size: int) -> list[int]:
+    return list(queryset.order_by("pk").values_list("pk", flat=True)[:size])
+
+
+@register(
+    "verification.failed",
+    "Erase the personal values of failed verifications VERIFICATION_RETENTION_FAILED_DAYS "
+    "after they ended.",
+)
+def purge_failed(now: datetime, dry_run: bool, batch_size: int) -> dict[str, int]:
+    if dry_run:
+        return {"purged": failed_to_purge(now).count()}
+
+    @transaction.atomic
+    def apply(pks: list[int]) -> int:
+        # Locked and filtered again: a row another run took meanwhile is skipped, not purged twice.
+        rows = failed_to_purge(now).filter(pk__in=pks).select_for_update(skip_locked=True)
+        done = 0
+        for verification in rows:
+            _purge(verification, now=now)
+            done += 1
+        return done
+
+    def select() -> list[int]:
+        return _next_batch(failed_to_purge(now), batch_size)
+
+    return {"purged": in_batches(select, apply)}
+
+
+@register(
+    "verification.abandoned",
+    "End verifications untouched in progress for VERIFICATION_RETENTION_ABANDONED_DAYS as "
+    "abandoned, and erase their personal values.",
+)
+def purge_abandoned(now: datetime, dry_run: bool, batch_size: int) -> dict[str, int]:
+    if dry_run:
+        return {"abandoned": abandoned(now).count()}
+
+    @transaction.atomic
+    def apply(pks: list[int]) -> int:
+        rows = abandoned(now).filter(pk__in=pks).select_for_update(skip_locked=True)
+        done = 0
+        for verification in rows:
+            verification.status = Status.FAILED
+            verification.reason_code = ReasonCode.LIVENESS_EXPIRED
+            verification.completed_at = now
+            verification.save(update_fields=["status", "reason_code", "completed_at", "updated_at"])
+            VerificationEvent.objects.create(
+                kind=verification.kind,
+                verification_id=verification.pk,
+                event=Event.ABANDONED,
+                reason_code=ReasonCode.LIVENESS_EXPIRED,
+                detail={"days": app_settings.RETENTION_ABANDONED_DAYS},
+            )
+            _purge(verification, now=now)
+            done += 1
+        return done
+
+    def select() -> list[int]:
+        return _next_batch(abandoned(now), batch_size)
+
+    return {"abandoned": in_batches(select, apply)}
