@@ -171,7 +171,8 @@ class PersonalVerification(VerificationBase):
     name = EncryptedTextField(_("name"))
     document_number = EncryptedTextField(_("document number"))
     document_number_hash = models.CharField(max_length=64, db_index=True, editable=False)
-    birth_date = EncryptedDateField(_("date of birth"))
+    # Null only once the person closed the account (erased; accounts.User.erased_at).
+    birth_date = EncryptedDateField(_("date of birth"), null=True)
 
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED
