@@ -67,7 +67,7 @@ def test_submit_saves_encrypted_and_queues_the_check_after_commit(
     assert "张三" not in raw and resident_id() not in raw and "1990" not in raw
     fresh = PersonalVerification.objects.get(pk=verification.pk)
     assert (fresh.name, fresh.document_number) == ("张三", resident_id())
-    assert fresh.birth_date.isoformat() == "1990-03-07"
+    assert fresh.birth_date is not None and fresh.birth_date.isoformat() == "1990-03-07"
     assert fresh.document_number_hash == services.document_number_hash(resident_id())
 
 
