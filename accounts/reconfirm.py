@@ -68,7 +68,7 @@ def reconfirm_check(request: HttpRequest, *, user: User, code: str) -> str | Non
 def reconfirmed(request: HttpRequest) -> bool:
     """Whether the person re-confirmed with a code within the window."""
     at = request.session.get(SESSION_AT)
-    return bool(at) and time.time() - float(at) < app_settings.RECONFIRM_WINDOW
+    return at is not None and time.time() - float(at) < app_settings.RECONFIRM_WINDOW
 
 
 def reconfirm_end(request: HttpRequest) -> None:
