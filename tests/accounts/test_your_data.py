@@ -29,7 +29,7 @@ from tests.factories import (
     StaffFactory,
     licence_png,
 )
-from tests.helpers import detail_url, last_code
+from tests.helpers import AUDIT, detail_url, last_code
 from verification.models import PersonalVerification
 
 pytestmark = pytest.mark.django_db
@@ -316,3 +316,20 @@ def test_the_desk_shows_an_erased_person_as_erased(person, outbox, desk_client):
     text = page.content.decode()
     assert page.status_code == 200
     assert "(erased)" in text
+
+
+def test_the_audit_log_shows_an_erased_person_as_erased(person, other, outbox, desk_client):
+    mine, theirs = passed(person), PersonalVerification.objects.get(user=other)
+    lead = StaffFactory.create(groups=["Support lead"])
+    for verification in (mine, theirs):
+        support_services.personal_data_reveal(
+            actor=lead, verification=verification, reason="Ticket 9: check", ip_address=None
+        )
+    client = signed_in(person)
+    reconfirm(client, person, outbox)
+    client.post("/accounts/data/close/", {"confirm": "on"})
+    page = desk_client(lead).get(AUDIT).content.decode()
+    assert page.count("(erased)") == 1
+    detail = desk_client(lead).get(detail_url(mine)).content.decode()
+    assert "Erased at the person" in detail
+    assert 'id="reveal' not in detail  # nothing left to reveal
