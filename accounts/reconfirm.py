@@ -32,11 +32,6 @@ def _digest(user: User, code: str) -> str:
 def reconfirm_send(request: HttpRequest, *, user: User) -> None:
     """Text a new code to the account's number (raises allauth's RateLimited over the limit)."""
     code = "".join(secrets.choice("0123456789") for _unused in range(6))
-    request.session[SESSION_CODE] = {
-        "digest": _digest(user, code),
-        "expires": time.time() + app_settings.RECONFIRM_CODE_TIMEOUT,
-        "wrong": 0,
-    }
     minutes = max(1, app_settings.RECONFIRM_CODE_TIMEOUT // 60)
     AccountAdapter(request)._send(  # the adapter's one way to text within the number's limit
         phone=user.phone or "",
@@ -47,6 +42,12 @@ def reconfirm_send(request: HttpRequest, *, user: User) -> None:
         )
         % {"code": code, "minutes": minutes},
     )
+    # Only once texted: a refused request (RateLimited) leaves the code already sent valid.
+    request.session[SESSION_CODE] = {
+        "digest": _digest(user, code),
+        "expires": time.time() + app_settings.RECONFIRM_CODE_TIMEOUT,
+        "wrong": 0,
+    }
 
 
 def reconfirm_check(request: HttpRequest, *, user: User, code: str) -> str | None:

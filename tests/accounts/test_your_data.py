@@ -333,3 +333,21 @@ def test_the_audit_log_shows_an_erased_person_as_erased(person, other, outbox, d
     detail = desk_client(lead).get(detail_url(mine)).content.decode()
     assert "Erased at the person" in detail
     assert 'id="reveal' not in detail  # nothing left to reveal
+
+
+def test_a_second_code_within_the_minute_is_refused_with_a_message(person, outbox):
+    client = signed_in(person)
+    client.post("/accounts/data/confirm/", {"action": "send"})
+    first = last_code(outbox, str(person.phone))
+    response = client.post("/accounts/data/confirm/", {"action": "send"}, follow=True)
+    assert "Too many requests" in response.content.decode()
+    assert len([m for m in outbox if m.to == person.phone]) == 1
+    # The first code still works.
+    client.post("/accounts/data/confirm/", {"action": "check", "code": first})
+    assert 'data-revealed="true"' in client.get(YOUR_DATA).content.decode()
+
+
+def test_the_pages_need_a_signed_in_person(client):
+    for url in (YOUR_DATA, "/accounts/data/export/", "/accounts/data/close/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["location"]
