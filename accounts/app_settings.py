@@ -98,6 +98,15 @@ class AccountsSettings(AppSettings):
         'TemplateId of "someone asked for a log-in code, but no account uses this number" '
         "(no parameters); empty: that text is not sent by Tencent.",
     )
+    RECONFIRM_WINDOW = Setting(
+        int,
+        300,
+        "Seconds a fresh SMS code re-confirmation opens the personal values on the Your data "
+        "page, the export and account closing.",
+    )
+    RECONFIRM_CODE_TIMEOUT = Setting(
+        int, 300, "Seconds a re-confirmation code texted for Your data stays valid."
+    )
 
     # Not settings: the legal documents each step asks for are part of the product.
     SIGNUP_DOCUMENTS: tuple[str, ...] = ("user-agreement", "privacy-policy")
@@ -106,6 +115,8 @@ class AccountsSettings(AppSettings):
     """Accepted before verification starts (and so before any guarded action)."""
     FACE_DOCUMENT = "face-rules"
     """Sensitive personal information: its own checkbox, right before any face step."""
+    WITHDRAWABLE_DOCUMENTS: tuple[str, ...] = ("face-rules", "realname-service")
+    """Consents a person can withdraw and keep the account (the others are the account)."""
 
     RETENTION_ERASED_DAYS = Setting(
         int,

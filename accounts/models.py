@@ -31,6 +31,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Set when the person closed the account: the row stays as the anchor of the records the
+    # law keeps (consents, that a verification passed), with no phone, e-mail or password.
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -61,6 +64,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
+        if self.erased_at:
+            return f"erased {self.public_id}"
         return self.masked_phone or self.email or f"user {self.public_id}"
 
     @property
@@ -179,3 +184,28 @@ class PersonKey(models.Model):
 
     def __str__(self) -> str:
         return f"person key {self.user_id}" + (" (shredded)" if self.shredded_at else "")
+
+
+class PrivacyEvent(models.Model):
+    """A privacy right exercised: a re-confirmation by SMS code, an export, a withdrawal, an
+    account closed. Append-only evidence with counts only (what was exported, how many rows
+    were erased): never a personal value."""
+
+    class Kind(models.TextChoices):
+        RECONFIRMED = "reconfirmed", _("Re-confirmed with an SMS code")
+        EXPORTED = "exported", _("Exported their data")
+        ERASED = "erased", _("Closed the account")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="privacy_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    detail = models.JSONField(default=dict, blank=True)  # counts and format names only
+    at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("privacy event")
+        verbose_name_plural = _("privacy events")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"], name="accounts_privacy_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"

@@ -9,6 +9,19 @@ from django.utils.translation import gettext_lazy as _
 
 DEFAULT_REGION = "CN"
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
+#: What a verification of a closed account keeps instead of the number: "+999" (a country code
+#: the ITU reserves, so never a real number) and the record's own id, so the number is free and
+#: the "one active verification per number" constraints still hold (and still parse as E.164).
+ERASED_PHONE_PREFIX = "+999"
+
+
+def erased_phone(record_id: int) -> str:
+    """The placeholder a closed account's verification ``record_id`` keeps as its number."""
+    return f"{ERASED_PHONE_PREFIX}{record_id:011d}"
+
+
+def is_erased_phone(value: str | None) -> bool:
+    return bool(value) and str(value).startswith(ERASED_PHONE_PREFIX)
 
 
 def normalize_phone(value: str, region: str = DEFAULT_REGION) -> str:
@@ -32,6 +45,8 @@ def mask_phone(e164: str | None) -> str:
     """Masked for display: "+86 138****8000". Empty when there is no number."""
     if not e164:
         return ""
+    if is_erased_phone(e164):
+        return str(_("(erased)"))
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import legal
 from .app_settings import app_settings
-from .models import ConsentRecord, LegalDocument, User
+from .models import ConsentRecord, LegalDocument, PrivacyEvent, User
 from .selectors import legal_document_current
 
 
@@ -50,9 +51,11 @@ def consent_accept(
 def consent_withdraw(
     *, user: User, slug: str, ip_address: str | None, user_agent: str
 ) -> ConsentRecord:
-    """Withdraw consent to the face rules. The other documents cannot be withdrawn on their own:
-    without them there is no account (that is account deletion, not withdrawal)."""
-    if slug != app_settings.FACE_DOCUMENT:
+    """Withdraw consent to the face rules (no new face check) or to the real-name service
+    description (the gate closes until it is accepted again). The User Agreement and the Privacy
+    Policy cannot be withdrawn on their own: without them there is no account (that is closing
+    the account, ``account_erase``)."""
+    if slug not in app_settings.WITHDRAWABLE_DOCUMENTS:
         raise ValidationError(
             _("This consent cannot be withdrawn on its own."), code="not_withdrawable"
         )
@@ -94,3 +97,48 @@ def user_lock(*, user: User) -> None:
     day) take this lock first, so two concurrent requests of one account run one after the
     other and the second sees what the first wrote."""
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+
+
+def privacy_event_record(*, user: User, kind: str, **detail: int | str) -> PrivacyEvent:
+    """Record that ``user`` exercised a right; ``detail`` holds counts and names only."""
+    return PrivacyEvent.objects.create(user=user, kind=kind, detail=detail)
+
+
+@transaction.atomic
+def account_erase(*, user: User) -> dict[str, int]:
+    """Anonymise the account row: no phone (the number is free for a new account), no e-mail,
+    no password, inactive, ``erased_at`` set. The row stays as the anchor of what the law keeps
+    (consent records, that a verification passed). Returns counts for the erasure record.
+
+    The verification apps' personal values are erased by their own services first (see
+    ``realname.privacy.person_erase``, which runs the whole closing in one transaction)."""
+    from allauth.account.models import EmailAddress
+
+    user_lock(user=user)
+    from allauth.mfa.models import Authenticator
+
+    emails, _unused = EmailAddress.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    user.phone = None
+    user.phone_verified = False
+    user.email = ""
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.set_unusable_password()
+    user.erased_at = timezone.now()
+    user.save(
+        update_fields=[
+            "phone",
+            "phone_verified",
+            "email",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "password",
+            "erased_at",
+        ]
+    )
+    user.groups.clear()
+    user.user_permissions.clear()
+    return {"email_addresses": emails}

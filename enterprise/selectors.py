@@ -17,3 +17,8 @@ def enterprise_verification_current(*, user: User) -> EnterpriseVerification | N
 
 def enterprise_attempts_today(*, user: User, now: datetime | None = None) -> int:
     return attempts_today(EnterpriseVerification, user=user, now=now)
+
+
+def enterprise_verifications_of(*, user: User) -> list[EnterpriseVerification]:
+    """Every enterprise verification of ``user``, newest first (Your data, the export)."""
+    return list(EnterpriseVerification.objects.filter(user=user).order_by("-created_at"))

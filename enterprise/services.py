@@ -18,6 +18,7 @@ from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import uscc
 
 from accounts.models import User
+from accounts.phone import erased_phone
 from verification.lifecycle import Answer, Lifecycle
 from verification.models import VerificationEvent
 from verification.names import clean_name_into
@@ -244,3 +245,37 @@ def licence_access_record(
 def enterprise_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Re-enqueue registry checks a lost broker message left waiting."""
     return enterprise.sweep(now=now)
+
+
+def enterprise_erasable(*, user: User) -> bool:
+    """False while a registry check of ``user`` is still to answer."""
+    return not EnterpriseVerification.objects.filter(
+        user=user, status__in=EnterpriseVerification.PROVIDER_STATUSES
+    ).exists()
+
+
+@transaction.atomic
+def enterprise_erase_person(*, user: User) -> dict[str, int]:
+    """Blank the personal values of ``user``'s enterprise verifications and delete their
+    licence files (the account is being closed). Company name and credit code are public
+    registry facts and stay with the outcome, the dates and the provider. Returns counts."""
+    counts = {"enterprise_verifications": 0, "licence_files": 0, "licence_accesses": 0}
+    for verification in EnterpriseVerification.objects.select_for_update().filter(user=user):
+        for name in (verification.licence_name, verification.licence_preview_name):
+            if name:
+                # Only once the erasure is committed: a rolled-back closing keeps the file.
+                transaction.on_commit(lambda name=name: licence_delete(name))  # type: ignore[misc]
+                counts["licence_files"] += 1
+        EnterpriseVerification.objects.filter(pk=verification.pk).update(
+            legal_representative="",
+            result={},
+            phone=erased_phone(verification.pk),
+            licence_name="",
+            licence_preview_name="",
+        )
+        counts["enterprise_verifications"] += 1
+    # The person's own views of their licence: where they were (their IP address) goes.
+    counts["licence_accesses"] = LicenceAccess.objects.filter(user=user, as_staff=False).update(
+        ip_address=None
+    )
+    return counts

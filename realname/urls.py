@@ -9,6 +9,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("recharge/", views.recharge, name="recharge"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/data/", include("realname.privacy_urls")),
     path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("verification/", include("verification.urls")),

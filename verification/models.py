@@ -171,7 +171,8 @@ class PersonalVerification(VerificationBase):
     name = EncryptedTextField(_("name"), owner="user_id")
     document_number = EncryptedTextField(_("document number"), owner="user_id")
     document_number_hash = models.CharField(max_length=64, db_index=True, editable=False)
-    # Empty (null) once the retention job purged the personal values (verification.retention).
+    # Empty (null) once the retention job purged the personal values (verification.retention),
+    # or the person closed the account (accounts.User.erased_at).
     birth_date = EncryptedDateField(_("date of birth"), owner="user_id", null=True, blank=True)
     personal_data_purged_at = models.DateTimeField(
         _("personal data purged at"), null=True, blank=True, editable=False

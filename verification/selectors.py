@@ -21,3 +21,8 @@ def verification_attempts_today(*, user: User, now: datetime | None = None) -> i
 
 def verification_lockout_lifts_at(*, user: User, now: datetime | None = None) -> datetime | None:
     return lockout_lifts_at(PersonalVerification, user=user, now=now)
+
+
+def verifications_of(*, user: User) -> list[PersonalVerification]:
+    """Every personal verification of ``user``, newest first (Your data, the export)."""
+    return list(PersonalVerification.objects.filter(user=user).order_by("-created_at"))

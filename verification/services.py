@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.app_settings import app_settings as accounts_settings
 from accounts.models import User
+from accounts.phone import erased_phone
 from accounts.selectors import consent_missing
 from kernel.crypto import blind_index
 
@@ -302,3 +303,34 @@ def verification_result_requested(
 def verification_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Re-enqueue personal verifications a lost broker message left waiting."""
     return personal.sweep(now=now)
+
+
+def verification_erasable(*, user: User) -> bool:
+    """False while a provider check of ``user`` is still to answer: closing the account waits
+    for it (a worker may be sending the values at that moment)."""
+    return not PersonalVerification.objects.filter(
+        user=user, status__in=PersonalVerification.PROVIDER_STATUSES
+    ).exists()
+
+
+@transaction.atomic
+def verification_erase_person(*, user: User) -> int:
+    """Blank every personal value of ``user``'s personal verifications (the account is being
+    closed). What stays, as the law asks: that a check ran, its status and outcome, when, the
+    document type and the provider. The number becomes a placeholder (``accounts.phone``), so it
+    is free for a new account. Returns how many verifications were erased."""
+    count = 0
+    for verification in PersonalVerification.objects.select_for_update().filter(user=user):
+        PersonalVerification.objects.filter(pk=verification.pk).update(
+            name="",
+            document_number="",
+            document_number_hash="",
+            birth_date=None,
+            result={},
+            phone=erased_phone(verification.pk),
+            liveness_url="",
+            return_url="",
+            notify_url="",
+        )
+        count += 1
+    return count

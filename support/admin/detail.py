@@ -143,8 +143,8 @@ class ReviewDetailMixin(admin.ModelAdmin):
 
     def licence_view(self, request: HttpRequest, kind: str, public_id: Any) -> HttpResponse:
         verification = self._verification(request, kind, public_id)
-        if not isinstance(verification, EnterpriseVerification):
-            raise Http404
+        if not isinstance(verification, EnterpriseVerification) or not verification.licence_name:
+            raise Http404  # none, or erased with its person's account
         services.licence_view(
             actor=staff_member(request), verification=verification, ip_address=client_ip(request)
         )
@@ -175,6 +175,9 @@ class ReviewDetailMixin(admin.ModelAdmin):
         def may(action: str) -> bool:
             return actor.has_perm(DESK_ACTIONS[action].permission)
 
+        # The person closed the account: their values are blank; the desk says so.
+        erased = verification.user.erased_at is not None
+
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -197,9 +200,11 @@ class ReviewDetailMixin(admin.ModelAdmin):
                 else personal_guidance(verification.reason_code)
             ),
             **{f"{name}_form": form for name, form in forms.items()},
-            "can_reveal": may("reveal"),
+            "erased": erased,
+            "can_reveal": may("reveal") and not erased,
             "can_note": may("note"),
             "can_review": may("approve")
+            and not erased
             and kind == Kind.ENTERPRISE
             and verification.status == EnterpriseVerification.Status.PENDING_REVIEW,
             "can_reset": may("reset_attempts"),
@@ -210,7 +215,7 @@ class ReviewDetailMixin(admin.ModelAdmin):
                 or verification.licence_content_type != "application/pdf"
             ),
             "licence_url": reverse("admin:support_review_licence", args=[kind, public_id])
-            if kind == Kind.ENTERPRISE
+            if kind == Kind.ENTERPRISE and not erased
             else "",
         }
         return TemplateResponse(request, "support/review_detail.html", context)
@@ -255,7 +260,11 @@ class ReviewDetailMixin(admin.ModelAdmin):
 
     @staticmethod
     def _facts(verification: Verification) -> list[tuple[str, str]]:
-        """What staff see by default: masked personal data, plain facts about the check."""
+        """What staff see by default: masked personal data, plain facts about the check. For a
+        person who closed their account, "erased" instead of each personal value."""
+        erased_at = verification.user.erased_at
+        if erased_at is not None:
+            return ReviewDetailMixin._erased_facts(verification, erased_at)
         common = [
             (field_label(verification, "status"), verification.get_status_display()),
             (field_label(verification, "reason_code"), verification.reason_code or "—"),
@@ -282,4 +291,32 @@ class ReviewDetailMixin(admin.ModelAdmin):
                 mask_document_number(verification.document_number),
             ),
             *common,
+        ]
+
+    @staticmethod
+    def _erased_facts(verification: Verification, erased_at: Any) -> list[tuple[str, str]]:
+        """What stays of a closed account's verification: the outcome, not the person."""
+        erased = str(_("(erased)"))
+        facts = [
+            (
+                _("Account"),
+                _("Erased at the person's request on %(date)s") % {"date": f"{erased_at:%Y-%m-%d}"},
+            ),
+            (field_label(verification, "status"), verification.get_status_display()),
+            (field_label(verification, "reason_code"), verification.reason_code or "—"),
+            (field_label(verification, "provider"), verification.provider or "—"),
+            (field_label(verification, "phone"), erased),
+        ]
+        if isinstance(verification, EnterpriseVerification):
+            return [
+                (field_label(verification, "company_name"), verification.company_name),
+                (field_label(verification, "credit_code"), verification.credit_code),
+                (field_label(verification, "legal_representative"), erased),
+                *facts,
+            ]
+        return [
+            (field_label(verification, "name"), erased),
+            (field_label(verification, "document_type"), verification.get_document_type_display()),
+            (field_label(verification, "document_number"), erased),
+            *facts,
         ]

@@ -18,7 +18,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from accounts.models import ConsentRecord
+from accounts.models import ConsentRecord, PrivacyEvent
+from accounts.services import privacy_event_record
 from kernel.dbroles import append_only_tables
 from support import services
 from support.models import AuditEntry, StaffNote
@@ -28,7 +29,12 @@ from tests.helpers import database_url
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-APPEND_ONLY = ["accounts_consentrecord", "support_auditentry", "support_staffnote"]
+APPEND_ONLY = [
+    "accounts_consentrecord",
+    "accounts_privacyevent",
+    "support_auditentry",
+    "support_staffnote",
+]
 
 
 @pytest.fixture
@@ -66,6 +72,7 @@ def records() -> None:
         actor=lead, verification=verification, reason="Ticket 1: name check", ip_address=None
     )
     services.staff_note_add(actor=lead, verification=verification, text="note", ip_address=None)
+    privacy_event_record(user=lead, kind=PrivacyEvent.Kind.EXPORTED, format="json")
 
 
 def test_the_append_only_tables_are_found_by_their_triggers():
