@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
+from accounts.personkeys import person_is_shredded
+from kernel.crypto import DecryptionError, decrypt_str
 from tests.e2e.pages import read_code, sign_up, staff_log_in, start_verification_from_recharge
 from tests.e2e.test_verification import face_check
 from tests.factories import DEMO, MemberFactory, PersonalVerificationFactory, StaffFactory
@@ -57,6 +60,15 @@ def test_see_export_withdraw_close_and_sign_up_again(
     status = page.locator("[data-verification-status]")
     expect(status).to_have_attribute("data-verification-status", "passed", timeout=30_000)
     verification = PersonalVerification.objects.get(user__phone=f"+86{PHONE}")
+    # The stored ciphertext of their name, as a backup taken now would hold it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name::text FROM verification_personalverification WHERE id = %s",
+            [verification.pk],
+        )
+        sealed_before_closing = cursor.fetchone()[0]
+    name_purpose = PersonalVerification._meta.get_field("name").purpose  # type: ignore[attr-defined]
+    assert decrypt_str(sealed_before_closing, purpose=name_purpose) == DEMO["name"]
 
     # Your data: masked, then shown after a fresh code.
     page.goto(f"{site.url}/accounts/profile/")
@@ -101,6 +113,11 @@ def test_see_export_withdraw_close_and_sign_up_again(
     assert old.erased_at is not None and old.phone is None
     verification.refresh_from_db()
     assert verification.name == "" and verification.document_number == ""
+    # Their key is gone: a copy of their ciphertext taken before the closing (a backup) can no
+    # longer be read.
+    assert person_is_shredded(old.pk)
+    with pytest.raises(DecryptionError):
+        decrypt_str(sealed_before_closing, purpose=name_purpose)
 
     # The number is free: it signs up again as a new account.
     fresh = browser.new_context(locale="en-US").new_page()
