@@ -17,10 +17,12 @@ import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import ConsentRecord, PrivacyEvent
 from accounts.services import privacy_event_record
 from kernel.dbroles import append_only_tables
+from kernel.models import RetentionRun
 from support import services
 from support.models import AuditEntry, StaffNote
 from tests.factories import FailedPersonalFactory, StaffFactory
@@ -32,6 +34,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 APPEND_ONLY = [
     "accounts_consentrecord",
     "accounts_privacyevent",
+    "kernel_retentionrun",
     "support_auditentry",
     "support_staffnote",
 ]
@@ -73,6 +76,10 @@ def records() -> None:
     )
     services.staff_note_add(actor=lead, verification=verification, text="note", ip_address=None)
     privacy_event_record(user=lead, kind=PrivacyEvent.Kind.EXPORTED, format="json")
+    now = timezone.now()
+    RetentionRun.objects.create(
+        job="verification.failed", started_at=now, finished_at=now, cutoff_now=now, counts={}
+    )
 
 
 def test_the_append_only_tables_are_found_by_their_triggers():
