@@ -99,6 +99,15 @@ def _request_id() -> str:
     return str(uuid.uuid4()).upper()
 
 
+def _unavailable() -> _Response:
+    """The gateway's answer to a call while the sandbox plays an outage (``vendor_trouble``)."""
+    return _envelope(
+        503,
+        "ServiceUnavailable",
+        "The request has failed due to a temporary failure of the server.",
+    )
+
+
 def _envelope(status: int, code: str, message: str) -> _Response:
     payload = {"RequestId": _request_id(), "HostId": HOST_ID, "Code": code, "Message": message}
     return _aliyun_json(status, payload)
@@ -166,11 +175,7 @@ class AliyunProtocol:
         except _Refusal as refusal:
             return _envelope(refusal.status, refusal.code, refusal.message)
         if self.service.vendor_trouble():
-            return _envelope(
-                503,
-                "ServiceUnavailable",
-                "The request has failed due to a temporary failure of the server.",
-            )
+            return _unavailable()
         forced = self.service.take_vendor_code()
         if forced and not forced.startswith(("BizCode:", "SubCode:", "EntStatus:")):
             if forced.isdigit():

@@ -20,7 +20,15 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from . import sms_file
-from .aliyun import GATEWAY_STATUS, AliyunProtocol, _aliyun_json, _envelope, _Refusal, _request_id
+from .aliyun import (
+    GATEWAY_STATUS,
+    AliyunProtocol,
+    _aliyun_json,
+    _envelope,
+    _Refusal,
+    _request_id,
+    _unavailable,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,11 +79,7 @@ class AliyunSmsProtocol(AliyunProtocol):
         if version != VERSION or action not in ACTIONS:
             return _envelope(404, "InvalidAction.NotFound", "Specified api is not found.")
         if self.service.vendor_trouble():
-            return _envelope(
-                503,
-                "ServiceUnavailable",
-                "The request has failed due to a temporary failure of the server.",
-            )
+            return _unavailable()
         forced = self.service.take_vendor_code()
         if forced.startswith(("isv.", "isp.")):
             return _sms_answer(forced)

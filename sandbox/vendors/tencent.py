@@ -112,21 +112,7 @@ class TencentProtocol:
 
     def _handle(self, request: VendorRequest, request_id: str) -> _Response:
         headers = request.headers
-        if request.method != "POST" or not _is_json(headers.get("content-type", "")):
-            raise _Refused("UnsupportedProtocol")
-        try:
-            tencent_signing.verify(
-                method=request.method,
-                path=request.path,
-                query=request.query,
-                headers=headers,
-                body=request.body,
-                secrets={self.service.config.app_id: self.service.config.secret},
-                service=SERVICE,
-                now=_wall_clock(),
-            )
-        except tencent_signing.SignatureRefused as refusal:
-            raise _Refused(refusal.code) from None
+        _check_signed(request, self.service, scope=SERVICE)
         if headers.get("x-tc-version", "") != VERSION:
             raise _Refused("NoSuchVersion")
         action = headers.get("x-tc-action", "")
@@ -259,6 +245,27 @@ def _text(session: Session, err_code: int) -> dict[str, Any]:
 
 def _ok(fields: dict[str, Any], request_id: str) -> _Response:
     return _envelope({**fields, "RequestId": request_id})
+
+
+def _check_signed(request: VendorRequest, service: SandboxService, *, scope: str) -> None:
+    """What every Tencent Cloud API asks first: a JSON ``POST`` signed TC3-HMAC-SHA256 with the
+    sandbox's credentials for ``scope`` (the product: ``faceid``, ``sms``); raises
+    :class:`_Refused` with Tencent's code otherwise."""
+    if request.method != "POST" or not _is_json(request.headers.get("content-type", "")):
+        raise _Refused("UnsupportedProtocol")
+    try:
+        tencent_signing.verify(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            headers=request.headers,
+            body=request.body,
+            secrets={service.config.app_id: service.config.secret},
+            service=scope,
+            now=_wall_clock(),
+        )
+    except tencent_signing.SignatureRefused as refusal:
+        raise _Refused(refusal.code) from None
 
 
 def _error(code: str, request_id: str) -> _Response:

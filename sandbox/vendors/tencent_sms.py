@@ -17,13 +17,12 @@ number of a SendSms (``LimitExceeded.PhoneNumberDailyLimit``,
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import sms_file, tencent_signing
-from .tencent import _error, _is_json, _ok
+from . import sms_file
+from .tencent import _check_signed, _error, _ok, _Refused
 
 if TYPE_CHECKING:
     from ..service import SandboxService, VendorRequest, _Response
@@ -48,12 +47,6 @@ def protocol(service: SandboxService) -> TencentSmsProtocol:
     return TencentSmsProtocol(service)
 
 
-class _Refused(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
 class TencentSmsProtocol:
     name = NAME
 
@@ -72,21 +65,7 @@ class TencentSmsProtocol:
 
     def _handle(self, request: VendorRequest, request_id: str) -> _Response:
         headers = request.headers
-        if request.method != "POST" or not _is_json(headers.get("content-type", "")):
-            raise _Refused("UnsupportedProtocol")
-        try:
-            tencent_signing.verify(
-                method=request.method,
-                path=request.path,
-                query=request.query,
-                headers=headers,
-                body=request.body,
-                secrets={self.service.config.app_id: self.service.config.secret},
-                service=SERVICE,
-                now=time.time(),
-            )
-        except tencent_signing.SignatureRefused as refusal:
-            raise _Refused(refusal.code) from None
+        _check_signed(request, self.service, scope=SERVICE)
         action = headers.get("x-tc-action", "")
         if action not in ACTIONS:
             raise _Refused("InvalidAction")
