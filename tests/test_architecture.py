@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("verification",),
     ("enterprise",),
     ("support",),
+    ("hostapi",),
     ("realname",),
     ("devstack",),
 ]

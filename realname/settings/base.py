@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "verification",
     "enterprise",
     "support",
+    "hostapi",
     "sandbox",  # the local vendor: only its management command; it never touches our database
 ]
 
