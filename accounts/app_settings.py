@@ -123,8 +123,8 @@ class AccountsSettings(AppSettings):
         3 * 365,
         "Days the minimal record of a closed account (that it was verified, when, with which "
         "document type and provider, and its consent records) is kept after closure, as the law "
-        "requires, before it is deleted. Stated in the privacy policy. TODO: enforced by the "
-        "``accounts.erased`` retention job once account closure marks closed accounts.",
+        "requires, before it is deleted by the ``accounts.erased`` retention job. Stated in the "
+        "privacy policy. Environment: ``ACCOUNTS_RETENTION_ERASED_DAYS``.",
     )
 
 
