@@ -31,6 +31,7 @@ from tests.factories import (
     PersonalVerificationFactory,
     StaffFactory,
 )
+from tests.helpers import AUDIT
 from verification.models import AttemptReset, PersonalVerification, VerificationEvent
 
 pytestmark = pytest.mark.django_db
@@ -235,3 +236,19 @@ def test_the_beat_task_runs_the_job():
     with override_settings(ACCOUNTS_RETENTION_ERASED_DAYS=0):
         assert tasks.retention()["accounts"] == 1
     assert not User.objects.filter(pk=person.pk).exists()
+
+
+def test_the_audit_log_still_shows_a_purged_person_as_erased(desk_client):
+    person = MemberFactory.create(face=True)
+    verification = FailedPersonalFactory.create(user=person)
+    lead = StaffFactory.create(groups=["Support lead"])
+    support_services.personal_data_reveal(
+        actor=lead, verification=verification, reason="Ticket 4: check", ip_address=None
+    )
+    person_erase(user=person)
+    person.refresh_from_db()
+    assert person.erased_at is not None
+    assert run_job(JOB, now=person.erased_at + timedelta(days=DAYS + 1))["accounts"] == 1
+    assert AuditEntry.objects.filter(verification_id=verification.pk).count() == 1
+    page = desk_client(lead).get(AUDIT).content.decode()
+    assert page.count("(erased)") == 1
