@@ -203,5 +203,5 @@ def close(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your account is closed and your data erased."))
             return HttpResponseRedirect(reverse("home"))
     return render(
-        request, "privacy/close.html", {"form": form, "kept_after": privacy.KEPT_AFTER_CLOSING}
+        request, "privacy/close.html", {"form": form, "kept_after": privacy.kept_after_closing()}
     )
