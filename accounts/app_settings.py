@@ -111,7 +111,9 @@ class AccountsSettings(AppSettings):
     # Not settings: the legal documents each step asks for are part of the product.
     SIGNUP_DOCUMENTS: tuple[str, ...] = ("user-agreement", "privacy-policy")
     """Legal documents accepted with separate checkboxes at sign-up."""
-    VERIFICATION_DOCUMENTS: tuple[str, ...] = (*SIGNUP_DOCUMENTS, "realname-service")
+    REALNAME_SERVICE_DOCUMENT = "realname-service"
+    """Withdrawing it ends the account's completed verification (``consent_withdraw``)."""
+    VERIFICATION_DOCUMENTS: tuple[str, ...] = (*SIGNUP_DOCUMENTS, REALNAME_SERVICE_DOCUMENT)
     """Accepted before verification starts (and so before any guarded action)."""
     FACE_DOCUMENT = "face-rules"
     """Sensitive personal information: its own checkbox, right before any face step."""
