@@ -116,18 +116,22 @@ class Lifecycle[V: VerificationBase]:
 
     @transaction.atomic
     def end_on_withdrawal(self, *, user: User) -> int:
-        """The person withdrew consent to the real-name service: their completed verification
-        of this kind ends (``ended``: it no longer counts, and holds neither the account nor the
-        mobile number) and its personal values are erased at once (PIPL Art. 47); what a check
-        ran, when and its outcome stay. Returns how many ended."""
+        """The person withdrew consent to the real-name service: their verification of this
+        kind, completed or still under way, ends (``ended``: it no longer counts, and holds
+        neither the account nor the mobile number) and its personal values are erased at once
+        (PIPL Art. 47); that a check ran, when, and its outcome stay. A provider's answer that
+        comes afterwards finds it no longer waiting and changes nothing. Returns how many
+        ended."""
         model = self.model
         ended = 0
         for verification in model._default_manager.select_for_update().filter(
-            user=user, status=model.VERIFIED
+            user=user, status__in=model.ACTIVE_STATUSES
         ):
             verification.status = model.ENDED
             verification.reason_code = ReasonCode.CONSENT_WITHDRAWN
-            verification.save(update_fields=["status", "reason_code", "updated_at"])
+            # When it passed; for one still under way, when it ended.
+            verification.completed_at = verification.completed_at or timezone.now()
+            verification.save(update_fields=["status", "reason_code", "completed_at", "updated_at"])
             self.erase_values(verification)
             VerificationEvent.objects.create(
                 kind=model.kind,
