@@ -146,7 +146,7 @@ def test_the_database_refuses_an_ended_verification_without_its_reason():
 
 
 def test_a_verification_under_way_ends_too_and_a_late_answer_changes_nothing():
-    from verification.providers.base import CheckResult
+    from verification.providers.base import CheckResult, ReasonCode
 
     person = MemberFactory.create(face=True)
     verification = services.verification_submit(user=person, **details())
@@ -156,7 +156,7 @@ def test_a_verification_under_way_ends_too_and_a_late_answer_changes_nothing():
     assert verification.completed_at is not None and verification.name == ""
     services.verification_record_identity_result(
         verification_id=verification.pk,
-        result=CheckResult(passed=True, reason_code="ok", provider_ref="late"),
+        result=CheckResult(passed=True, reason_code=ReasonCode.OK, provider_ref="late"),
     )
     verification.refresh_from_db()
     assert verification.status == PersonalVerification.Status.ENDED
