@@ -111,7 +111,9 @@ class AccountsSettings(AppSettings):
     # Not settings: the legal documents each step asks for are part of the product.
     SIGNUP_DOCUMENTS: tuple[str, ...] = ("user-agreement", "privacy-policy")
     """Legal documents accepted with separate checkboxes at sign-up."""
-    VERIFICATION_DOCUMENTS: tuple[str, ...] = (*SIGNUP_DOCUMENTS, "realname-service")
+    REALNAME_SERVICE_DOCUMENT = "realname-service"
+    """Withdrawing it ends the account's completed verification (``consent_withdraw``)."""
+    VERIFICATION_DOCUMENTS: tuple[str, ...] = (*SIGNUP_DOCUMENTS, REALNAME_SERVICE_DOCUMENT)
     """Accepted before verification starts (and so before any guarded action)."""
     FACE_DOCUMENT = "face-rules"
     """Sensitive personal information: its own checkbox, right before any face step."""
@@ -123,8 +125,8 @@ class AccountsSettings(AppSettings):
         3 * 365,
         "Days the minimal record of a closed account (that it was verified, when, with which "
         "document type and provider, and its consent records) is kept after closure, as the law "
-        "requires, before it is deleted. Stated in the privacy policy. TODO: enforced by the "
-        "``accounts.erased`` retention job once account closure marks closed accounts.",
+        "requires, before it is deleted by the ``accounts.erased`` retention job. Stated in the "
+        "privacy policy. Environment: ``ACCOUNTS_RETENTION_ERASED_DAYS``.",
     )
 
 

@@ -39,6 +39,9 @@ class IdentityKind:
     # the account's current one, and ``can_start``).
     verified_label: StrOrPromise
     card_template: str
+    # Ends the account's completed verification of this kind when the person withdraws consent
+    # to the real-name service; returns how many ended (``consent_withdraw`` calls it).
+    end: Callable[[User], int] = lambda user: 0
 
 
 _registry: dict[str, IdentityKind] = {}
@@ -67,6 +70,13 @@ def identity_current(*, user: User | None) -> list[tuple[IdentityKind, Any]]:
     """Each kind with the account's current verification of it (None where there is none, or
     for a visitor who is not signed in)."""
     return [(kind, kind.current(user) if user else None) for kind in _registry.values()]
+
+
+def identity_end_all(*, user: User) -> dict[str, int]:
+    """End every completed verification of ``user``, of every kind (consent to the real-name
+    service withdrawn): the gate closes and a new verification starts from the beginning.
+    Returns how many ended, by kind."""
+    return {kind.name: kind.end(user) for kind in _registry.values()}
 
 
 def identity_refuse_other_kinds(*, user: User, kind: str) -> None:

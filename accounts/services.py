@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from . import legal
 from .app_settings import app_settings
+from .identity import identity_end_all
 from .models import ConsentRecord, LegalDocument, PrivacyEvent, User
 from .selectors import legal_document_current
 
@@ -52,9 +53,11 @@ def consent_withdraw(
     *, user: User, slug: str, ip_address: str | None, user_agent: str
 ) -> ConsentRecord:
     """Withdraw consent to the face rules (no new face check) or to the real-name service
-    description (the gate closes until it is accepted again). The User Agreement and the Privacy
-    Policy cannot be withdrawn on their own: without them there is no account (that is closing
-    the account, ``account_erase``)."""
+    description: the account's completed verification (personal or enterprise) ends, its
+    personal values are erased, and the gate stays closed until the person accepts the
+    description again and verifies again. The User Agreement and the Privacy Policy cannot be
+    withdrawn on their own: without them there is no account (that is closing the account,
+    ``account_erase``)."""
     if slug not in app_settings.WITHDRAWABLE_DOCUMENTS:
         raise ValidationError(
             _("This consent cannot be withdrawn on its own."), code="not_withdrawable"
@@ -62,6 +65,9 @@ def consent_withdraw(
     document = legal_document_current(slug)
     if document is None:
         raise ValidationError(_("There is nothing to withdraw."), code="nothing_to_withdraw")
+    if slug == app_settings.REALNAME_SERVICE_DOCUMENT:
+        user_lock(user=user)
+        identity_end_all(user=user)
     return _record(
         user=user,
         document=document,

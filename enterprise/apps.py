@@ -45,6 +45,11 @@ class EnterpriseConfig(KindConfig):
         for original, preview, user_id in rows.order_by("pk").iterator(chunk_size=1000):
             yield from ((name, user_id) for name in (original, preview) if name)
 
+    def file_is_person_sealed(self, name: str) -> bool:
+        from .storage import licence_is_person_sealed
+
+        return licence_is_person_sealed(name)
+
     def seal_file_for_person(self, name: str, owner: int) -> bool:
         from .storage import licence_seal_for_person
 

@@ -46,6 +46,7 @@ class EnterpriseVerification(VerificationBase):
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         ERROR = "error", _("Needs attention")  # the provider kept failing; support can retry
+        ENDED = "ended", _("Ended")  # approved, then consent to the service was withdrawn
 
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.PENDING_REVIEW, Status.APPROVED)
     PROVIDER_STATUSES = (Status.SUBMITTED,)

@@ -4,7 +4,11 @@
 support staff, or rejected by the registry check or by staff), the business licence file and
 its preview are deleted from private storage. The decision record stays: company, credit code,
 status, reason, reviewer, dates and the file's SHA-256 (which proves which file was decided on
-without keeping it). Verifications still waiting or stopped in ``error`` keep their licence."""
+without keeping it). Verifications still waiting or stopped in ``error`` keep their licence.
+
+With ``accounts.erased``: once a closed account's legal period is over, its enterprise
+verifications, their timelines and the record of views of their licence are deleted
+(``erased_enterprise_records``)."""
 
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import QuerySet
 
+from accounts.retention import erased_records_purger
 from kernel.retention import in_batches, register
-from verification.models import VerificationEvent
+from verification.models import Kind, VerificationEvent
 
 from .app_settings import app_settings
-from .models import EnterpriseVerification
+from .models import EnterpriseVerification, LicenceAccess
 from .storage import licence_delete
 
 Status = EnterpriseVerification.Status
@@ -65,3 +70,25 @@ def purge_licences(now: datetime, dry_run: bool, batch_size: int) -> dict[str, i
         )
 
     return {"licences_deleted": in_batches(select, apply)}
+
+
+@erased_records_purger("enterprise")
+def erased_enterprise_records(user_ids: list[int], dry_run: bool) -> dict[str, int]:
+    """The minimal records of closed accounts' enterprise verifications, their timelines and the
+    views of their licences (``accounts.erased``, in its transaction). The licence files went
+    when the account was closed; one still named (a closing stopped half-way) goes now."""
+    verifications = EnterpriseVerification.objects.filter(user_id__in=user_ids)
+    if dry_run:
+        return {"enterprise_verifications": verifications.count()}
+    pks = list(verifications.values_list("pk", flat=True))
+    for names in verifications.exclude(licence_name="").values_list(
+        "licence_name", "licence_preview_name"
+    ):
+        for name in names:
+            transaction.on_commit(lambda name=name: licence_delete(name))  # type: ignore[misc]
+    accesses = LicenceAccess.objects.filter(verification_id__in=pks)
+    accesses.delete()
+    events = VerificationEvent.objects.filter(kind=Kind.ENTERPRISE, verification_id__in=pks)
+    events.delete()
+    deleted = EnterpriseVerification.objects.filter(pk__in=pks)
+    return {"enterprise_verifications": deleted.delete()[0]}

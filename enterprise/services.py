@@ -68,6 +68,25 @@ class EnterpriseLifecycle(Lifecycle[EnterpriseVerification]):
     verified_label = gettext_lazy("Identity Verified")
     card_template = "enterprise/includes/overview_card.html"
 
+    def erase_values(self, verification: EnterpriseVerification) -> None:
+        """The legal representative's name, the provider's result and the licence file (once
+        committed); company name and credit code are public registry facts and stay."""
+        for name in (verification.licence_name, verification.licence_preview_name):
+            if name:
+                transaction.on_commit(lambda name=name: licence_delete(name))  # type: ignore[misc]
+        verification.legal_representative = verification.licence_name = ""
+        verification.licence_preview_name = ""
+        verification.result = {}
+        verification.save(
+            update_fields=[
+                "legal_representative",
+                "result",
+                "licence_name",
+                "licence_preview_name",
+                "updated_at",
+            ]
+        )
+
 
 enterprise = EnterpriseLifecycle()
 

@@ -3,6 +3,10 @@ the migrations, and the **application role**, which web, worker and beat connect
 application role may read and write rows but owns nothing, so it can neither TRUNCATE a table
 nor disable or drop a trigger; and on the append-only tables (audit, staff notes, consent
 records) it may not UPDATE or DELETE at all, so the trigger is the second guard, not the only one.
+Where the law ends a record's life (a closed account's minimal record after its legal period),
+the owner provides a narrow door: a ``SECURITY DEFINER`` function that deletes only what it was
+written to delete; the application role may EXECUTE the owner's security-definer functions and
+nothing more (``accounts_purge_erased_accounts``, docs/privacy/retention.md).
 
 ``app_role_grant`` is what ``manage.py grant_app_role`` runs, as the owner, after every
 ``migrate``: docker-compose's ``migrate`` service, ``./dev.sh serve`` and the tests use it alike."""
@@ -36,6 +40,22 @@ def append_only_tables(using: str = "default") -> list[str]:
              ORDER BY 1
             """,
             [APPEND_ONLY_TRIGGER_SUFFIX],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def security_definer_functions(using: str = "default") -> list[str]:
+    """The owner's ``SECURITY DEFINER`` functions in the schema, as ``name(argument types)``:
+    the only ones the application role is granted EXECUTE on."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.oid::regprocedure::text FROM pg_proc p
+              JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = current_schema() AND p.prosecdef
+               AND pg_has_role(current_user, p.proowner, 'USAGE')
+             ORDER BY 1
+            """
         )
         return [name for (name,) in cursor.fetchall()]
 
@@ -123,6 +143,8 @@ def app_role_grant(*, role: str, using: str = "default") -> list[str]:
         append_only = append_only_tables(using)
         for table in append_only:
             statements.append(f"REVOKE UPDATE, DELETE ON {quote(table)} FROM {target}")
+        for function in security_definer_functions(using):
+            statements.append(f"GRANT EXECUTE ON FUNCTION {function} TO {target}")
         for statement in statements:
             cursor.execute(statement)
     return append_only

@@ -18,19 +18,22 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from accounts.app_settings import app_settings as accounts_settings
 from accounts.models import ConsentRecord, PrivacyEvent, User
 from accounts.personkeys import shred_person
 from accounts.phone import mask_phone
 from accounts.selectors import consent_history
 from accounts.services import account_erase, privacy_event_record
 from accounts.sms import backend_paths
+from enterprise.app_settings import app_settings as enterprise_settings
 from enterprise.models import EnterpriseVerification
 from enterprise.selectors import enterprise_verifications_of
 from enterprise.services import enterprise_erasable, enterprise_erase_person
 from enterprise.storage import licence_read
 from support.models import AuditEntry
+from verification.app_settings import app_settings as verification_settings
 from verification.documents import mask_document_number, mask_name
 from verification.models import Kind, PersonalVerification
 from verification.selectors import verifications_of
@@ -38,12 +41,52 @@ from verification.services import verification_erasable, verification_erase_pers
 
 EXPORT_SCHEMA = "realname.personal-data-export"
 EXPORT_VERSION = 1
-#: How long each kind of data is kept, until retention settings say otherwise (issue #17 item 6).
+#: How long each kind of data is kept: the periods come from the settings the retention jobs
+#: enforce (docs/privacy/retention.md), so the page never promises what is not done.
 UNTIL_CLOSED = gettext_lazy("Until you close the account.")
-KEPT_AFTER_CLOSING = gettext_lazy(
-    "After you close the account: only that a check ran (when, its outcome, the document type "
-    "and the provider), with no readable personal data, for the period the law requires."
-)
+
+
+def _days(count: int) -> str:
+    return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
+
+
+def kept_after_closing() -> str:
+    """What stays of a closed account's verifications, and for how long
+    (``ACCOUNTS_RETENTION_ERASED_DAYS``, job ``accounts.erased``)."""
+    return _(
+        "After you close the account: only that a check ran (when, its outcome, the document "
+        "type and the provider), with no readable personal data, for %(period)s; then it is "
+        "deleted."
+    ) % {"period": _days(accounts_settings.RETENTION_ERASED_DAYS)}
+
+
+def kept_consents() -> str:
+    return _(
+        "Kept as evidence, also after you close the account: for %(period)s after closing, then "
+        "deleted."
+    ) % {"period": _days(accounts_settings.RETENTION_ERASED_DAYS)}
+
+
+def kept_personal() -> str:
+    """``VERIFICATION_RETENTION_FAILED_DAYS`` and ``..._ABANDONED_DAYS`` (verification.retention)."""
+    periods = _(
+        "A check that failed: its personal values are erased %(failed)s after it ended. A check "
+        "left unfinished: ended and erased after %(abandoned)s without progress."
+    ) % {
+        "failed": _days(verification_settings.RETENTION_FAILED_DAYS),
+        "abandoned": _days(verification_settings.RETENTION_ABANDONED_DAYS),
+    }
+    return f"{UNTIL_CLOSED} {periods} {kept_after_closing()}"
+
+
+def kept_enterprise() -> str:
+    """``ENTERPRISE_LICENCE_RETENTION_DAYS`` (enterprise.retention)."""
+    licence = _("The business licence file is deleted %(licence)s after the decision.") % {
+        "licence": _days(enterprise_settings.LICENCE_RETENTION_DAYS)
+    }
+    return f"{UNTIL_CLOSED} {licence} {kept_after_closing()}"
+
+
 #: Audit actions in which staff saw a person's data.
 STAFF_VIEW_ACTIONS = (AuditEntry.Action.REVEAL, AuditEntry.Action.LICENCE_VIEW)
 
@@ -152,7 +195,7 @@ def your_data(*, user: User) -> list[Section]:
             title=_("Consents"),
             purpose=_("Evidence of what you accepted or withdrew, which version, and when."),
             sent_to=[],
-            kept=_("Kept as evidence, also after you close the account."),
+            kept=kept_consents(),
             records=[
                 [
                     Item(_("Document"), str(record.document.title)),
@@ -177,7 +220,7 @@ def your_data(*, user: User) -> list[Section]:
                     if v.provider
                 }
             ),
-            kept=f"{UNTIL_CLOSED} {KEPT_AFTER_CLOSING}",
+            kept=kept_personal(),
             records=[
                 [
                     Item(_("Status"), str(v.get_status_display())),
@@ -210,7 +253,7 @@ def your_data(*, user: User) -> list[Section]:
                     if v.provider
                 }
             ),
-            kept=f"{UNTIL_CLOSED} {KEPT_AFTER_CLOSING}",
+            kept=kept_enterprise(),
             records=[
                 [
                     Item(_("Status"), str(v.get_status_display())),

@@ -36,8 +36,9 @@ WITHDRAW_CONSEQUENCES = {
         "a new one cannot use the face step until you consent again."
     ),
     "realname-service": gettext_lazy(
-        "Your real-name verification stops counting: actions that need it (such as recharging) "
-        "are closed to you again until you accept the service description again."
+        "Your real-name verification (personal or enterprise) ends and its personal details "
+        "are erased: actions that need it (such as recharging) are closed to you again until "
+        "you accept the service description again and verify again."
     ),
 }
 
@@ -203,5 +204,5 @@ def close(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your account is closed and your data erased."))
             return HttpResponseRedirect(reverse("home"))
     return render(
-        request, "privacy/close.html", {"form": form, "kept_after": privacy.KEPT_AFTER_CLOSING}
+        request, "privacy/close.html", {"form": form, "kept_after": privacy.kept_after_closing()}
     )

@@ -89,7 +89,8 @@ def outcome_constraint(
 ) -> models.CheckConstraint:
     """Status and outcome agree: records still ``waiting`` have no outcome, ``verified`` ones
     are OK and complete, ``failed`` ones carry a reason and are complete, errors carry a
-    reason (support staff see why)."""
+    reason (support staff see why), ``ended`` ones (consent to the service withdrawn after
+    they completed) keep their completion time and say why."""
     has_reason = ~Q(reason_code__in=["", "ok"])
     return models.CheckConstraint(
         condition=(
@@ -97,6 +98,7 @@ def outcome_constraint(
             | verified
             | (Q(status=failed, completed_at__isnull=False) & has_reason)
             | (Q(status="error") & has_reason)
+            | Q(status="ended", completed_at__isnull=False, reason_code="consent_withdrawn")
         ),
         name=f"{prefix}_status_matches_outcome",
     )
@@ -114,6 +116,9 @@ class VerificationBase(models.Model):
     PROVIDER_STATUSES: ClassVar[tuple[str, ...]]
     SUBMITTED: ClassVar[str] = "submitted"
     ERROR: ClassVar[str] = "error"
+    # A completed verification the person's withdrawal of consent ended: it no longer counts,
+    # and (not active) holds neither the account's one verification nor the mobile number.
+    ENDED: ClassVar[str] = "ended"
     VERIFIED: ClassVar[str]  # the status of a completed verification
     status_url_name: ClassVar[str]  # the URL name of its owner's status page
 
@@ -155,6 +160,7 @@ class PersonalVerification(VerificationBase):
         PASSED = "passed", _("Passed")
         FAILED = "failed", _("Failed")
         ERROR = "error", _("Needs attention")  # the provider kept failing; support can retry
+        ENDED = "ended", _("Ended")  # passed, then consent to the service was withdrawn
 
     ACTIVE_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS, Status.PASSED)
     PROVIDER_STATUSES = (Status.SUBMITTED, Status.IN_PROGRESS)
@@ -276,6 +282,7 @@ class VerificationEvent(models.Model):
         REVIEWED = "reviewed", _("Licence reviewed")
         ABANDONED = "abandoned", _("Abandoned: untouched for the retention period")
         PURGED = "purged", _("Personal data purged (retention period over)")
+        ENDED = "ended", _("Ended: the person withdrew consent to the real-name service")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     verification_id = models.BigIntegerField()

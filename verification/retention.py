@@ -13,6 +13,9 @@ provider and its reference, mobile number (the account's own), dates and the tim
 verifications are kept while the account exists; those stopped in ``error`` wait for support
 staff (the sweeper and the retry window put them there; staff retry or close them).
 
+- with ``accounts.erased``: once a closed account's legal period is over, its verifications,
+  their timelines and its attempt-counter resets are deleted (``erased_personal_records``).
+
 The encrypted columns are overwritten (an encrypted empty value, or null), not only forgotten:
 the ciphertext of the old value is gone from the table (backups keep it until they expire)."""
 
@@ -23,10 +26,11 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import QuerySet
 
+from accounts.retention import erased_records_purger
 from kernel.retention import in_batches, register
 
 from .app_settings import app_settings
-from .models import PersonalVerification, VerificationEvent
+from .models import AttemptReset, Kind, PersonalVerification, VerificationEvent
 from .providers.base import ReasonCode
 
 Status = PersonalVerification.Status
@@ -132,3 +136,19 @@ def purge_abandoned(now: datetime, dry_run: bool, batch_size: int) -> dict[str, 
         return _next_batch(abandoned(now), batch_size)
 
     return {"abandoned": in_batches(select, apply)}
+
+
+@erased_records_purger("verification")
+def erased_personal_records(user_ids: list[int], dry_run: bool) -> dict[str, int]:
+    """The minimal records of closed accounts' personal verifications, their timelines and the
+    resets of their attempt counters (``accounts.erased``, in its transaction)."""
+    verifications = PersonalVerification.objects.filter(user_id__in=user_ids)
+    events = VerificationEvent.objects.filter(
+        kind=Kind.PERSONAL, verification_id__in=verifications.values("pk")
+    )
+    resets = AttemptReset.objects.filter(user_id__in=user_ids)
+    if dry_run:
+        return {"personal_verifications": verifications.count()}
+    events.delete()
+    resets.delete()
+    return {"personal_verifications": verifications.delete()[0]}

@@ -289,6 +289,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enterprise.retention",
         "schedule": crontab(hour=3, minute=37),
     },
+    "accounts-retention": {
+        "task": "accounts.retention",
+        "schedule": crontab(hour=3, minute=57),
+    },
 }
 
 # Logging: every handler masks phone numbers and ID-number-like strings;

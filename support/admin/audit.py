@@ -32,11 +32,16 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("actor",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        """Each entry knows whether the person behind its verification closed their account."""
+        """Each entry knows whether the person behind its verification closed their account
+        (or the record is gone: ``accounts.erased`` deleted it after the legal period)."""
 
-        def erased(model: type[PersonalVerification | EnterpriseVerification]) -> Exists:
-            return Exists(
-                model.objects.filter(pk=OuterRef("verification_id"), user__erased_at__isnull=False)
+        def erased(model: type[PersonalVerification | EnterpriseVerification]) -> Q:
+            return ~Q(
+                Exists(
+                    model.objects.filter(
+                        pk=OuterRef("verification_id"), user__erased_at__isnull=True
+                    )
+                )
             )
 
         return (

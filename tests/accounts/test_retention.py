@@ -1,6 +1,6 @@
 """The privacy policy states the retention periods the settings enforce: version 2 states the
 defaults, publishing it re-asks consent, and a setting that differs from the policy in force is
-reported (accounts.W004). The erased accounts' job waits for account closure (no marker yet)."""
+reported (accounts.W004). The job that enforces the closed accounts' period: test_erased_retention."""
 
 from __future__ import annotations
 

@@ -351,3 +351,25 @@ def test_the_pages_need_a_signed_in_person(client):
     for url in (YOUR_DATA, "/accounts/data/export/", "/accounts/data/close/"):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["location"]
+
+
+def test_the_periods_shown_are_the_settings_the_retention_jobs_enforce(person, settings, outbox):
+    client = signed_in(person)
+    page = client.get(YOUR_DATA).content.decode()
+    assert "erased 30 days after it ended" in page
+    assert "erased after 30 days without progress" in page
+    assert "licence file is deleted 180 days after the decision" in page
+    assert "for 1095 days after closing" in page
+
+    settings.VERIFICATION_RETENTION_FAILED_DAYS = 14
+    settings.VERIFICATION_RETENTION_ABANDONED_DAYS = 7
+    settings.ENTERPRISE_LICENCE_RETENTION_DAYS = 90
+    settings.ACCOUNTS_RETENTION_ERASED_DAYS = 1
+    page = client.get(YOUR_DATA).content.decode()
+    assert "erased 14 days after it ended" in page
+    assert "erased after 7 days without progress" in page
+    assert "licence file is deleted 90 days after the decision" in page
+    assert "for 1 day after closing" in page
+    assert "with no readable personal data, for 1 day; then it is deleted" in page
+    reconfirm(client, person, outbox)
+    assert "for 1 day; then it is deleted" in client.get("/accounts/data/close/").content.decode()

@@ -242,3 +242,52 @@ def test_notes_stay_append_only_after_the_migration() -> None:
         )
     with pytest.raises(DatabaseError), transaction.atomic():
         StaffNote.objects.filter(pk=note.pk).delete()
+
+
+def test_check_reports_what_is_left_until_the_migration_has_finished() -> None:
+    """``migrate_to_person_keys --check`` on a populated database: a count per table while
+    values remain (and a non-zero exit), nothing changed; after the migration it passes. The
+    blanks a closed account leaves under the master key are not work left."""
+    from io import StringIO
+
+    from django.core.management import CommandError
+
+    from realname.privacy import person_erase
+
+    verifications = [FailedPersonalFactory.create(name=NAMES[n]) for n in range(3)]
+    enterprise = PendingEnterpriseFactory.create()
+    for verification in verifications:
+        to_master_keys(verification)
+    to_master_keys(enterprise)
+    from enterprise.storage import _purpose, _write_atomically, encrypt_bytes
+
+    for name in (enterprise.licence_name, enterprise.licence_preview_name):
+        if name:
+            content = licence_read(name)
+            _write_atomically(name, encrypt_bytes(content, purpose=_purpose(name)), replace=True)
+    PersonKey.objects.all().delete()
+    forget_person_key()
+    # Someone closes their account after the migration was deployed, before it ran: their
+    # values are blanked (under the master key) and their key shredded.
+    closed = MemberFactory.create()
+    FailedPersonalFactory.create(user=closed)
+    person_erase(user=closed)
+    before = [raw(PersonalVerification, v.pk, "name") for v in verifications]
+
+    out = StringIO()
+    with pytest.raises(CommandError, match="has not finished"):
+        call_command("migrate_to_person_keys", check=True, stdout=out)
+    report = out.getvalue()
+    assert "verification.PersonalVerification.name: 3 to move" in report
+    assert "verification.PersonalVerification.document_number: 3 to move" in report
+    assert "enterprise.EnterpriseVerification.legal_representative: 1 to move" in report
+    assert "blanks of erased people: nothing to move" in report
+    assert "enterprise files: 2 to move" in report
+    assert [raw(PersonalVerification, v.pk, "name") for v in verifications] == before
+
+    call_command("migrate_to_person_keys", batch_size=2, stdout=StringIO())
+    out = StringIO()
+    call_command("migrate_to_person_keys", check=True, stdout=out)
+    assert "verification.PersonalVerification.name: 0 to move" in out.getvalue()
+    assert "enterprise files: 0 to move" in out.getvalue()
+    assert "Finished" in out.getvalue()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -187,3 +188,82 @@ def test_the_command_refuses_a_superuser_and_a_missing_role():
         call_command("grant_app_role", connection.settings_dict["USER"])
     with pytest.raises(CommandError, match="no database role"):
         call_command("grant_app_role", "realname_no_such_role")
+
+
+def run_as(role: str, *args: str) -> str:
+    """``manage.py`` in another process connected as ``role``; its output."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "realname.settings.test",
+        "DATABASE_URL": database_url({**connection.settings_dict, "USER": role}),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_the_app_role_purges_closed_accounts_only_through_the_owners_function(app_role):
+    """The retention job of closed accounts runs as the application role: before the legal
+    period it changes nothing, a dry run changes nothing, after the period the account's record
+    goes (consent records and privacy events included), a second run changes nothing; deleting
+    directly stays refused, with or without the purge's flag, and the function deletes nothing
+    of an open account whatever cutoff it is given."""
+    from realname.privacy import person_erase
+    from tests.factories import MemberFactory
+
+    person = MemberFactory.create(face=True)
+    FailedPersonalFactory.create(user=person)
+    open_account = MemberFactory.create()
+    person_erase(user=person)
+    person.refresh_from_db()
+    erased_at = person.erased_at
+    assert erased_at is not None
+    days = 3 * 365
+
+    def kept() -> tuple[int, int, int]:
+        return (
+            ConsentRecord.objects.filter(user_id=person.pk).count(),
+            PrivacyEvent.objects.filter(user_id=person.pk).count(),
+            type(person).objects.filter(pk=person.pk).count(),
+        )
+
+    before = kept()
+    assert before[0] > 0 and before[1] == 1 and before[2] == 1
+    job = ("retention", "--job", "accounts.erased", "--now")
+    early = (erased_at + timedelta(days=days - 1)).isoformat()
+    late = (erased_at + timedelta(days=days + 1)).isoformat()
+    assert "changed accounts=0," in run_as(app_role, *job, early)
+    assert "would change accounts=1," in run_as(app_role, *job, late, "--dry-run")
+    assert kept() == before
+
+    with connect_as(app_role) as conn:
+        for table in ("accounts_consentrecord", "accounts_privacyevent"):
+            with (
+                pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
+                conn.transaction(),
+            ):
+                conn.execute("SELECT set_config('accounts.purge_erased', 'on', true)")
+                conn.execute(
+                    f"DELETE FROM {table} WHERE user_id = %s",  # noqa: S608
+                    [person.pk],
+                )
+        # Whatever it is asked, the function deletes only accounts closed before the cutoff.
+        far = timezone.now() + timedelta(days=100 * 365)
+        assert conn.execute(
+            "SELECT accounts FROM accounts_purge_erased_accounts(%s::bigint[], %s)",
+            [[open_account.pk], far],
+        ).fetchone() == (0,)
+    assert ConsentRecord.objects.filter(user_id=open_account.pk).exists()
+    assert kept() == before
+
+    assert "changed accounts=1," in run_as(app_role, *job, late)
+    assert kept() == (0, 0, 0)
+    assert "changed accounts=0," in run_as(app_role, *job, late)
+    assert RetentionRun.objects.filter(job="accounts.erased").count() == 3

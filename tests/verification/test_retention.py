@@ -199,3 +199,12 @@ def test_the_period_is_the_setting_and_the_task_runs_both_jobs_in_batches():
         "verification.failed": {"purged": 0},
     }
     assert RetentionRun.objects.count() == 4
+
+
+def test_the_abandoned_dry_run_counts_and_changes_nothing():
+    verification = in_progress()
+    later = verification.updated_at + timedelta(days=31)
+    rows = snapshot()
+    assert run_job("verification.abandoned", now=later, dry_run=True) == {"abandoned": 1}
+    assert snapshot() == rows
+    assert not RetentionRun.objects.filter(job="verification.abandoned").exists()

@@ -107,7 +107,40 @@ class Lifecycle[V: VerificationBase]:
             refusal=self.refusal,
             verified_label=self.verified_label,
             card_template=self.card_template,
+            end=lambda user: self.end_on_withdrawal(user=user),
         )
+
+    def erase_values(self, verification: V) -> None:
+        """Blank the kind's personal values of ``verification`` (it ended)."""
+        raise NotImplementedError
+
+    @transaction.atomic
+    def end_on_withdrawal(self, *, user: User) -> int:
+        """The person withdrew consent to the real-name service: their verification of this
+        kind, completed or still under way, ends (``ended``: it no longer counts, and holds
+        neither the account nor the mobile number) and its personal values are erased at once
+        (PIPL Art. 47); that a check ran, when, and its outcome stay. A provider's answer that
+        comes afterwards finds it no longer waiting and changes nothing. Returns how many
+        ended."""
+        model = self.model
+        ended = 0
+        for verification in model._default_manager.select_for_update().filter(
+            user=user, status__in=model.ACTIVE_STATUSES
+        ):
+            verification.status = model.ENDED
+            verification.reason_code = ReasonCode.CONSENT_WITHDRAWN
+            # When it passed; for one still under way, when it ended.
+            verification.completed_at = verification.completed_at or timezone.now()
+            verification.save(update_fields=["status", "reason_code", "completed_at", "updated_at"])
+            self.erase_values(verification)
+            VerificationEvent.objects.create(
+                kind=model.kind,
+                verification_id=verification.pk,
+                event=Event.ENDED,
+                reason_code=ReasonCode.CONSENT_WITHDRAWN,
+            )
+            ended += 1
+        return ended
 
     def locked(self, verification_id: int) -> V:
         return self.model._default_manager.select_for_update().get(pk=verification_id)

@@ -34,6 +34,9 @@ class ReasonCode(enum.StrEnum):
     VENDOR_BUSY = "vendor_busy"  # the vendor asked us to slow down or try later
     VENDOR_ERROR = "vendor_error"  # the vendor failed (5xx), retries exhausted
     REJECTED_REQUEST = "rejected_request"  # the vendor refused our request (configuration)
+    # Not a vendor's answer: the person withdrew consent to the real-name service description,
+    # which ended their completed verification (status ``ended``).
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,14 @@ under a person key) is left alone.
 Covers every encrypted field declared with an ``owner``, and the files of every app config that
 lists them (``person_files`` / ``seal_file_for_person``, e.g. enterprise licences). A model whose
 owner column is empty on old rows may fill it: a classmethod ``owners_of(instances)`` returning
-``{pk: user id}`` (support.StaffNote)."""
+``{pk: user id}`` (support.StaffNote).
+
+``--check`` tells an operator whether the migration has finished, changing nothing: per table
+and column, the values still under a master key whose owner's key lives ("to move"), and the
+licence files not yet under a person key; it exits non-zero while any remain. Values under a
+master key of a person already erased are blanks written at closing (not counted) unless they
+still hold something ("readable after erasure": counted, the migration came too late for them;
+see docs/privacy/person-keys.md)."""
 
 from __future__ import annotations
 
@@ -23,13 +30,17 @@ from kernel.crypto import (
     TEXT_VERSION,
     DecryptionError,
     KeyConfigurationError,
+    PersonErased,
     decrypt_str,
     encrypt_str,
     primary_key_id,
 )
 from kernel.fields import EncryptedFieldMixin, encrypted_fields
+from kernel.keystore import person_key_store
 
 STORED = "stored_ciphertext"
+#: The plaintexts of the blanks closing an account writes (text, JSON).
+BLANKS = frozenset({"", "{}", "[]", "null"})
 
 
 @dataclass
@@ -37,6 +48,21 @@ class Moved:
     moved: int = 0
     unreadable: int = 0
     ownerless: int = 0
+    erased: int = 0  # the owner's key is shredded: nothing to move to
+
+
+@dataclass
+class Left:
+    """What ``--check`` finds still under a master key in one column."""
+
+    to_move: int = 0
+    readable_after_erasure: int = 0
+    unreadable: int = 0
+    erased_blanks: int = 0
+
+    @property
+    def problems(self) -> int:
+        return self.to_move + self.readable_after_erasure + self.unreadable
 
 
 def person_keyed_fields(model: type[models.Model]) -> list[EncryptedFieldMixin]:
@@ -89,13 +115,49 @@ def move_column(
                     result.unreadable += 1
                     continue
                 # A Value with a plain text output field is written as given, not encrypted again.
-                sealed = encrypt_str(plaintext, purpose=encrypted.purpose, owner=owner)
+                try:
+                    sealed = encrypt_str(plaintext, purpose=encrypted.purpose, owner=owner)
+                except PersonErased:  # closed account: its blanks were written under a master key
+                    result.erased += 1
+                    continue
                 changes: dict[str, Any] = {encrypted.name: models.Value(sealed, models.TextField())}
                 if getattr(row, owner_column) is None:
                     changes[owner_column] = owner
                 model._base_manager.filter(pk=row.pk).update(**changes)
                 result.moved += 1
     return result
+
+
+def _shredded(owner: int, cache: dict[int, bool]) -> bool:
+    if owner not in cache:
+        try:
+            person_key_store().wrapped_key(owner)
+            cache[owner] = False
+        except PersonErased:
+            cache[owner] = True
+    return cache[owner]
+
+
+def left_in_column(model: type[models.Model], encrypted: EncryptedFieldMixin) -> Left:
+    """Count, changing nothing, what ``move_column`` has still to do in this column."""
+    owner_column = encrypted.owner or ""
+    left = Left()
+    shredded: dict[int, bool] = {}
+    rows = master_keyed(model, encrypted).values_list(owner_column, STORED).order_by("pk")
+    for owner, token in rows.iterator(chunk_size=1000):
+        if owner is None or not _shredded(owner, shredded):
+            left.to_move += 1
+            continue
+        try:
+            plaintext = decrypt_str(token, purpose=encrypted.purpose)
+        except DecryptionError:
+            left.unreadable += 1
+            continue
+        if plaintext.strip() in BLANKS:
+            left.erased_blanks += 1
+        else:
+            left.readable_after_erasure += 1
+    return left
 
 
 class Command(BaseCommand):
@@ -107,6 +169,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Count; change nothing.")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Report what is still under a master key, per table; change nothing; exit "
+            "non-zero while anything remains (the migration has not finished).",
+        )
         parser.add_argument(
             "--batch-size", type=int, default=500, help="Rows per transaction (default 500)."
         )
@@ -123,6 +191,7 @@ class Command(BaseCommand):
         dry_run: bool,
         batch_size: int,
         max_batches: int | None,
+        check: bool = False,
         **options: Any,
     ) -> None:
         if batch_size < 1:
@@ -131,6 +200,9 @@ class Command(BaseCommand):
             primary_key_id()
         except KeyConfigurationError as exc:
             raise CommandError(str(exc)) from exc
+        if check:
+            self.check_finished()
+            return
         problems = 0
         for model in apps.get_models():
             if model._meta.proxy:
@@ -157,6 +229,42 @@ class Command(BaseCommand):
                 f"{problems} values could not be decrypted with the configured keys and were "
                 "left as they are: restore the key they were written with, then run again."
             )
+
+    def check_finished(self) -> None:
+        remaining = 0
+        for model in apps.get_models():
+            if model._meta.proxy:
+                continue
+            for encrypted in person_keyed_fields(model):
+                left = left_in_column(model, encrypted)
+                line = f"{model._meta.label}.{encrypted.name}: {left.to_move} to move"
+                if left.readable_after_erasure:
+                    line += f", {left.readable_after_erasure} of erased people still readable"
+                if left.unreadable:
+                    line += f", {left.unreadable} unreadable with the configured keys"
+                if left.erased_blanks:
+                    line += f" ({left.erased_blanks} blanks of erased people: nothing to move)"
+                remaining += left.problems
+                self.stdout.write(line)
+        for config in apps.get_app_configs():
+            is_sealed = getattr(config, "file_is_person_sealed", None)
+            if not hasattr(config, "person_files") or is_sealed is None:
+                continue
+            files: Any = config
+            count = 0
+            for name, _owner in files.person_files():
+                try:
+                    count += not is_sealed(name)
+                except OSError:
+                    count += 1  # missing: the migration would report it too
+            self.stdout.write(f"{config.label} files: {count} to move")
+            remaining += count
+        if remaining:
+            raise CommandError(
+                f"{remaining} values or files are still under a master key: the migration to "
+                "person keys has not finished (run manage.py migrate_to_person_keys)."
+            )
+        self.stdout.write("Finished: every personal value is under a person key.")
 
     def move_files(self, *, dry_run: bool) -> int:
         unreadable = 0
