@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 
 from kernel.retention import in_batches, register
 
+from . import signals
 from .app_settings import app_settings
 from .models import PersonalVerification, VerificationEvent
 from .providers.base import ReasonCode
@@ -124,6 +125,7 @@ def purge_abandoned(now: datetime, dry_run: bool, batch_size: int) -> dict[str, 
                 reason_code=ReasonCode.LIVENESS_EXPIRED,
                 detail={"days": app_settings.RETENTION_ABANDONED_DAYS},
             )
+            signals.announce(verification, signals.FAILED)
             _purge(verification, now=now)
             done += 1
         return done
