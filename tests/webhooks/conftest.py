@@ -73,6 +73,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     handled: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    # Events answered 503 while this says so (an event that must arrive late).
+    hold: Callable[[dict[str, Any]], bool] | None = None
     changed: threading.Condition = field(default_factory=threading.Condition)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -85,6 +87,8 @@ class Receiver:
             return self._note(body, headers, 503, "scripted")
         if isinstance(scripted, int):
             return self._note(body, headers, scripted, "scripted")
+        if self.hold is not None and self.hold(json.loads(body)):
+            return self._note(body, headers, 503, "scripted")
         event = self.verified_event(self.secret, body, headers.get("realname-signature", ""))
         if event is None:
             return self._note(body, headers, 400, "refused")
