@@ -36,7 +36,7 @@ router = Router(auth=ManageWebhooksKey(), tags=["webhooks"])
 
 
 class EndpointOut(Schema):
-    id: uuid.UUID = Field(alias="public_id")
+    id: uuid.UUID
     url: str
     enabled: bool
     disabled_reason: str = Field(description="'' while enabled; 'failing' or 'staff'.")
@@ -79,6 +79,18 @@ def _client(request: HttpRequest) -> ApiClient:
     return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
+def _out(endpoint: WebhookEndpoint, **extra: object) -> dict[str, object]:
+    return {
+        "id": endpoint.public_id,
+        "url": endpoint.url,
+        "enabled": endpoint.enabled,
+        "disabled_reason": endpoint.disabled_reason,
+        "previous_secret_expires_at": endpoint.previous_secret_expires_at,
+        "created_at": endpoint.created_at,
+        **extra,
+    }
+
+
 def _endpoint(request: HttpRequest, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     endpoint = WebhookEndpoint.objects.filter(
         client=_client(request), public_id=endpoint_id
@@ -89,8 +101,9 @@ def _endpoint(request: HttpRequest, endpoint_id: uuid.UUID) -> WebhookEndpoint:
 
 
 @router.get("/endpoints", response=list[EndpointOut], operation_id="webhook_endpoints_list")
-def endpoints_list(request: HttpRequest) -> list[WebhookEndpoint]:
-    return list(WebhookEndpoint.objects.filter(client=_client(request)).order_by("created_at"))
+def endpoints_list(request: HttpRequest) -> list[dict[str, object]]:
+    endpoints = WebhookEndpoint.objects.filter(client=_client(request)).order_by("created_at")
+    return [_out(endpoint) for endpoint in endpoints]
 
 
 @router.post(
@@ -103,8 +116,7 @@ def endpoints_create(request: HttpRequest, data: EndpointIn) -> tuple[int, objec
         issued = services.endpoint_create(client=_client(request), url=data.url)
     except ValidationError as error:
         return 400, {"detail": "Invalid endpoint.", "errors": error.message_dict}
-    endpoint = issued.endpoint
-    return 201, {**EndpointOut.from_orm(endpoint).model_dump(), "secret": issued.secret}
+    return 201, _out(issued.endpoint, secret=issued.secret)
 
 
 @router.delete(
