@@ -86,7 +86,9 @@ def test_one_webhook_per_state_change_under_duplicate_task_delivery(
     # And the provider's answer is recorded twice (a duplicate provider task).
     personal_services.verification_record_identity_result(
         verification_id=verification.pk,
-        result=personal_services.CheckResult(passed=True, reason_code="ok", provider_ref="again"),
+        result=personal_services.CheckResult(
+            passed=True, reason_code=personal_services.ReasonCode.OK, provider_ref="again"
+        ),
     )
     wait_until_the_worker_is_idle(celery_worker_process)
 
