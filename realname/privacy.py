@@ -38,6 +38,7 @@ from verification.documents import mask_document_number, mask_name
 from verification.models import Kind, PersonalVerification
 from verification.selectors import verifications_of
 from verification.services import verification_erasable, verification_erase_person
+from webhooks.services import event_record_account_erased
 
 EXPORT_SCHEMA = "realname.personal-data-export"
 EXPORT_VERSION = 1
@@ -404,6 +405,7 @@ def person_erase(*, user: User) -> PrivacyEvent:
             ),
             code="check_running",
         )
+    event_record_account_erased(user=user)
     counts: dict[str, int] = {"personal_verifications": verification_erase_person(user=user)}
     counts.update(enterprise_erase_person(user=user))
     counts["person_keys_shredded"] = int(erase_person_keys(user))

@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("enterprise",),
     ("support",),
     ("hostapi",),
+    ("webhooks",),
     ("realname",),
     ("devstack",),
 ]

@@ -29,6 +29,7 @@ from django.db.models import QuerySet
 from accounts.retention import erased_records_purger
 from kernel.retention import in_batches, register
 
+from . import signals
 from .app_settings import app_settings
 from .models import AttemptReset, Kind, PersonalVerification, VerificationEvent
 from .providers.base import ReasonCode
@@ -128,6 +129,7 @@ def purge_abandoned(now: datetime, dry_run: bool, batch_size: int) -> dict[str, 
                 reason_code=ReasonCode.LIVENESS_EXPIRED,
                 detail={"days": app_settings.RETENTION_ABANDONED_DAYS},
             )
+            signals.announce(verification, signals.FAILED)
             _purge(verification, now=now)
             done += 1
         return done

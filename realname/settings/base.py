@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "enterprise",
     "support",
     "hostapi",
+    "webhooks",
     "sandbox",  # the local vendor: only its management command; it never touches our database
 ]
 
@@ -280,6 +281,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "verification-sweep": {"task": "verification.sweep", "schedule": 60.0},
     "enterprise-sweep": {"task": "enterprise.sweep", "schedule": 60.0},
+    # ...and webhook deliveries whose task was lost.
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": 60.0},
     # Retention (docs/privacy/retention.md): daily, at night (the periods count in days).
     "verification-retention": {
         "task": "verification.retention",

@@ -35,3 +35,6 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # The sandbox provider's shared secret; `./dev.sh serve` starts the sandbox with the same one.
 SANDBOX_PROVIDER_SECRET = env("SANDBOX_PROVIDER_SECRET", default="development-sandbox-secret")
+
+# A webhook receiver on this machine may listen on plain http (production: https only).
+WEBHOOKS_ALLOW_HTTP_LOCALHOST = DEBUG

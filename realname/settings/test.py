@@ -60,3 +60,9 @@ ENTERPRISE_PRIVATE_STORAGE_ROOT = str(
 MEDIA_ROOT = str(
     Path(tempfile.gettempdir()) / f"realname-media-{env('REALNAME_TEST_RUN_ID', default='test')}"
 )
+
+# Webhooks: receivers on this host over http; short waits, so retries are seen within seconds.
+WEBHOOKS_ALLOW_HTTP_LOCALHOST = True
+WEBHOOKS_TIMEOUT = 1.0
+WEBHOOKS_RETRY_BACKOFF = 0.2
+WEBHOOKS_RETRY_BACKOFF_MAX = 1.0

@@ -25,6 +25,7 @@ from accounts.services import user_lock
 from kernel import alerts, metrics
 from kernel.queueing import send_after_commit
 
+from .. import signals
 from ..app_settings import app_settings
 from ..models import VerificationBase, VerificationEvent, one_active_constraint_name
 from ..providers import router
@@ -241,7 +242,9 @@ class Lifecycle[V: VerificationBase]:
 
     def event(self, verification: V, event: str, reason_code: str = "", **detail: Any) -> None:
         """Add a step to the timeline support staff read. ``detail`` holds counts and step names,
-        never personal data."""
+        never personal data. A step that changes the state is announced
+        (``verification.signals.state_changed``) in the same transaction: every change of state
+        writes exactly one timeline step, so it is announced once."""
         VerificationEvent.objects.create(
             kind=self.model.kind,
             verification_id=verification.pk,
@@ -249,6 +252,8 @@ class Lifecycle[V: VerificationBase]:
             reason_code=str(reason_code),
             detail=detail,
         )
+        if change := signals.change_of(verification, event):
+            signals.announce(verification, change)
 
     # --- provider answers, failures, errors ------------------------------------------------------
 
