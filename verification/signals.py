@@ -27,8 +27,9 @@ FAILED = "failed"
 ERROR = "error"
 RESUMED = "resumed"  # support staff retried a verification stopped in error
 REVIEWED = "reviewed"  # support staff approved or rejected an enterprise licence
+ENDED = "ended"  # the person withdrew consent to the real-name service: it no longer counts
 ERASED = "erased"  # the account was closed (sent by the project package)
-EVENT_TYPES = (SUBMITTED, PROGRESSED, PASSED, FAILED, ERROR, RESUMED, REVIEWED, ERASED)
+EVENT_TYPES = (SUBMITTED, PROGRESSED, PASSED, FAILED, ERROR, RESUMED, REVIEWED, ENDED, ERASED)
 
 Event = VerificationEvent.Event
 ANSWERS = (Event.IDENTITY_RESULT, Event.FACE_RESULT, Event.REGISTRY_RESULT)
@@ -39,6 +40,7 @@ FIXED: dict[str, str] = {
     Event.RETRIED: RESUMED,
     Event.REVIEWED: REVIEWED,
     Event.ABANDONED: FAILED,
+    Event.ENDED: ENDED,
 }
 
 

@@ -209,3 +209,17 @@ def test_an_enterprise_licence_review_is_an_event(platform, english):
     ]
     reviewed = bodies(platform)[-1]
     assert (reviewed["kind"], reviewed["document_type"]) == ("enterprise", None)
+
+
+def test_withdrawing_the_service_consent_announces_the_end(platform):
+    """Withdrawal ends the passed verification (issue #17): the platform hears ``ended`` so
+    its own gate can close too."""
+    member = MemberFactory.create(face=True)
+    platform.link(member)
+    pass_personal(member)
+
+    personal_services.personal.end_on_withdrawal(user=member)
+
+    last = events_of(member)[-1]
+    assert (last.type, last.state, last.reason_code) == ("ended", "ended", "consent_withdrawn")
+    assert bodies(platform)[-1]["type"] == "ended"

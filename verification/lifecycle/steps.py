@@ -134,12 +134,7 @@ class Lifecycle[V: VerificationBase]:
             verification.completed_at = verification.completed_at or timezone.now()
             verification.save(update_fields=["status", "reason_code", "completed_at", "updated_at"])
             self.erase_values(verification)
-            VerificationEvent.objects.create(
-                kind=model.kind,
-                verification_id=verification.pk,
-                event=Event.ENDED,
-                reason_code=ReasonCode.CONSENT_WITHDRAWN,
-            )
+            self.event(verification, Event.ENDED, ReasonCode.CONSENT_WITHDRAWN)
             ended += 1
         return ended
 
