@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from . import metrics, views
+from .api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +16,8 @@ urlpatterns = [
     path("verification/", include("verification.urls")),
     path("verification/enterprise/", include("enterprise.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("verify/", include("hostapi.urls")),
 ]
 
 handler429 = "kernel.views.too_many_requests"
