@@ -108,8 +108,12 @@ def api_client_revoke(*, client: ApiClient) -> ApiClient:
 def api_key_authenticate(key: str) -> ApiClient | None:
     """The active client a presented key belongs to, or None (unknown, expired, revoked). The
     comparison of hashes is constant-time."""
-    prefix, _, rest = key.rpartition("_")
-    if not prefix.startswith(KEY_PREFIX) or not rest or len(prefix) > 16:
+    # "rn_<8 hex>_<secret>": the secret is URL-safe base64, where "_" is a letter too.
+    if not key.startswith(KEY_PREFIX):
+        return None
+    public, _, rest = key[len(KEY_PREFIX) :].partition("_")
+    prefix = KEY_PREFIX + public
+    if not public or not rest or len(prefix) > 16:
         return None
     api_key = ApiKey.objects.select_related("client").filter(prefix=prefix).first()
     if api_key is None or not hmac.compare_digest(api_key.key_hash, _hash(key)):
