@@ -75,7 +75,9 @@ def test_keys_are_stored_as_hashes_only(platform):
     key = ApiKey.objects.get(client=platform.client)
     assert platform.key.startswith(key.prefix + "_")
     stored = [str(value) for value in ApiKey.objects.values_list().get()]
-    assert not any(platform.key in value or platform.key.split("_")[-1] in value for value in stored)
+    assert not any(
+        platform.key in value or platform.key.split("_")[-1] in value for value in stored
+    )
 
 
 def test_scopes(make_platform):
@@ -105,9 +107,9 @@ def test_rate_limit_per_client_429_with_retry_after(make_platform, settings):
     assert other.get(UNKNOWN).status_code == 404
     # The refused call is in the call log too.
     assert list(
-        ApiCall.objects.filter(client=busy.client).order_by("at", "pk").values_list(
-            "status_code", flat=True
-        )
+        ApiCall.objects.filter(client=busy.client)
+        .order_by("at", "pk")
+        .values_list("status_code", flat=True)
     ) == [404, 404, 404, 429]
 
 
@@ -138,9 +140,7 @@ def test_every_call_is_recorded_without_what_it_was_about(platform, make_platfor
 def test_a_key_whose_secret_contains_underscores_works(make_platform, monkeypatch):
     """The secret is URL-safe base64, in which '_' is a letter: the prefix ends at the first
     '_' after ``rn_``, not the last."""
-    monkeypatch.setattr(
-        "hostapi.services.secrets.token_urlsafe", lambda n: "ab_cd_" + "e" * 37
-    )
+    monkeypatch.setattr("hostapi.services.secrets.token_urlsafe", lambda n: "ab_cd_" + "e" * 37)
     platform = make_platform()
     assert platform.key.count("_") == 4
     assert platform.get(UNKNOWN).status_code == 404
