@@ -289,6 +289,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enterprise.retention",
         "schedule": crontab(hour=3, minute=37),
     },
+    "hostapi-retention": {
+        "task": "hostapi.retention",
+        "schedule": crontab(hour=3, minute=47),
+    },
 }
 
 # Logging: every handler masks phone numbers and ID-number-like strings;

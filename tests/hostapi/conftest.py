@@ -14,7 +14,7 @@ from hostapi.services import api_client_create
 from tests.factories import PersonalVerificationFactory
 
 RETURN_BASE = "https://platform.example/realname/"
-ALL_SCOPES = [Scope.READ_STATUS, Scope.CREATE_SESSIONS]
+ALL_SCOPES: list[str] = [Scope.READ_STATUS, Scope.CREATE_SESSIONS]
 
 
 @dataclass

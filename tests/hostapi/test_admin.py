@@ -20,6 +20,12 @@ ADD = "/admin/hostapi/apiclient/add/"
 KEY = re.compile(r'<code id="issued-key"[^>]*>(rn_[^<]+)</code>')
 
 
+def issued_key(response) -> str:
+    match = KEY.search(response.content.decode())
+    assert match, "no key on the page"
+    return match.group(1)
+
+
 @pytest.fixture
 def manager(desk_client):
     staff = StaffFactory.create()
@@ -52,10 +58,13 @@ def test_create_a_client_the_key_is_shown_once(manager, caplog):
     response = create(manager)
     assert response.status_code == 200
     assert "no-store" in response["cache-control"]
-    key = KEY.search(response.content.decode()).group(1)
+    key = issued_key(response)
     client = ApiClient.objects.get()
     assert client.scopes == ["status:read", "sessions:write"]
-    assert client.return_urls == ["https://platform.example/realname/", "http://localhost:8080/back/"]
+    assert client.return_urls == [
+        "https://platform.example/realname/",
+        "http://localhost:8080/back/",
+    ]
     assert api_key_authenticate(key) == client
     # Stored as a hash, never in clear; not in the logs; the change page shows the prefix only.
     assert not any(key in str(v) for v in ApiKey.objects.values_list().get())
@@ -74,15 +83,18 @@ def test_a_return_url_that_is_not_allowed_is_shown_next_to_the_field(manager):
 
 
 def test_rotate_with_an_overlap_then_revoke(manager):
-    first_key = KEY.search(create(manager).content.decode()).group(1)
+    first_key = issued_key(create(manager))
     client = ApiClient.objects.get()
     rotate = f"/admin/hostapi/apiclient/{client.pk}/rotate/"
     assert manager.get(rotate).status_code == 200
     response = manager.post(rotate, {"overlap": "86400"})
-    new_key = KEY.search(response.content.decode()).group(1)
+    new_key = issued_key(response)
     assert new_key != first_key
     old = ApiKey.objects.get(client=client, expires_at__isnull=False)
-    assert timezone.now() + timedelta(hours=23) < old.expires_at <= timezone.now() + timedelta(days=1)
+    assert old.expires_at is not None
+    assert (
+        timezone.now() + timedelta(hours=23) < old.expires_at <= timezone.now() + timedelta(days=1)
+    )
     assert api_key_authenticate(first_key) == client
     assert api_key_authenticate(new_key) == client
 

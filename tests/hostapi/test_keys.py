@@ -54,6 +54,7 @@ def test_rotation_overlap_old_key_works_until_it_ends(platform):
     # The overlap ends (its end moved to the past, as time would): the old key is refused,
     # the new one still works.
     old = ApiKey.objects.get(client=platform.client, expires_at__isnull=False)
+    assert old.expires_at is not None
     old.expires_at = old.expires_at - timedelta(hours=2)
     old.save(update_fields=["expires_at"])
     platform.key = old_key

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from hostapi import tasks
 from hostapi.models import AccountLink, ApiCall, VerificationSession
 from kernel.retention import run_job
 from tests.factories import MemberFactory
@@ -47,3 +48,21 @@ def test_sessions_are_deleted_after_their_period_links_stay(platform, settings):
     assert run_job("hostapi.sessions") == {"deleted": 1}
     assert list(VerificationSession.objects.values_list("reference", flat=True)) == ["recent"]
     assert AccountLink.objects.filter(reference="old").exists()
+
+
+def test_the_daily_task_runs_both_jobs(platform):
+    ApiCall.objects.create(
+        client=platform.client,
+        operation="session_read",
+        method="GET",
+        status_code=200,
+        at=timezone.now() - timedelta(days=400),
+    )
+    assert tasks.retention() == {
+        "hostapi.calls": {"deleted": 1},
+        "hostapi.sessions": {"deleted": 0},
+    }
+    assert tasks.retention() == {
+        "hostapi.calls": {"deleted": 0},
+        "hostapi.sessions": {"deleted": 0},
+    }
