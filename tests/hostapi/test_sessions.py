@@ -3,6 +3,7 @@ the person on our page, completed by going back; expiry and link conflicts chang
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -110,6 +111,11 @@ def test_the_person_must_sign_in_first(platform):
     assert response.status_code == 302
     assert response["location"].startswith("/accounts/login/?next=")
     assert path in parse_qs(urlsplit(response["location"]).query)["next"]
+    # A new person signs up from the log-in page and still comes back to the session.
+    login = Client(headers={"accept-language": "en"}).get(response["location"])
+    signup = re.search(r'No account yet\? <a href="(/accounts/signup/[^"]*)"', login.content.decode())
+    assert signup, "no sign-up link"
+    assert parse_qs(urlsplit(signup.group(1).replace("&amp;", "&")).query)["next"] == [path]
 
 
 def test_an_unverified_person_goes_on_to_verify_and_the_link_is_recorded(platform):
