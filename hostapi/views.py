@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -71,8 +74,14 @@ def session(request: HttpRequest, public_id: str) -> HttpResponse:
         except ValidationError as error:
             return _refused(request, session, error)
     session = services.session_open(session=session)
-    return render(
+    response = render(
         request,
         "hostapi/session.html",
         {"session": session, "status": status, "can_return": can_return},
     )
+    # The browser follows the form's redirect to the platform only if the page's CSP lets its
+    # forms go there (form-action covers redirects): this page, and the return URL's origin.
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(session.return_url))
+    csp = {**settings.SECURE_CSP, "form-action": [*settings.SECURE_CSP["form-action"], origin]}
+    response._csp_config = csp  # type: ignore[attr-defined]  # as django's csp_override does
+    return response

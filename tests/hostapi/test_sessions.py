@@ -113,7 +113,9 @@ def test_the_person_must_sign_in_first(platform):
     assert path in parse_qs(urlsplit(response["location"]).query)["next"]
     # A new person signs up from the log-in page and still comes back to the session.
     login = Client(headers={"accept-language": "en"}).get(response["location"])
-    signup = re.search(r'No account yet\? <a href="(/accounts/signup/[^"]*)"', login.content.decode())
+    signup = re.search(
+        r'No account yet\? <a href="(/accounts/signup/[^"]*)"', login.content.decode()
+    )
     assert signup, "no sign-up link"
     assert parse_qs(urlsplit(signup.group(1).replace("&amp;", "&")).query)["next"] == [path]
 
@@ -153,6 +155,8 @@ def test_a_verified_person_returns_at_once_with_the_session_id(platform):
     page = browser.get(session_path(created))
     assert b'id="return-to-platform"' in page.content
     assert b'id="continue-to-verification"' not in page.content
+    # The page's forms may lead to the platform (the browser checks redirects of a form).
+    assert "form-action 'self' https://platform.example;" in page["content-security-policy"]
 
     response = browser.post(session_path(created), {"action": "return"})
     assert response.status_code == 302
