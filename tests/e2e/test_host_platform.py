@@ -28,7 +28,7 @@ class PlatformPage(BaseHTTPRequestHandler):
 
     visits: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         PlatformPage.visits.append(self.path)
         body = b"<!doctype html><title>Platform</title><h1>Back at the platform</h1>"
         self.send_response(200)
@@ -55,7 +55,7 @@ def platform_site() -> Iterator[str]:
 def test_a_platform_sends_a_new_person_to_verify_and_gets_the_outcome(
     browser: Browser, site, settings, tmp_path, platform_site
 ):
-    client, issued = api_client_create(
+    _client, issued = api_client_create(
         name="Game server",
         scopes=[Scope.READ_STATUS, Scope.CREATE_SESSIONS],
         return_urls=[f"{platform_site}/realname/"],
