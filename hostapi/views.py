@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -82,6 +83,7 @@ def session(request: HttpRequest, public_id: str) -> HttpResponse:
     # The browser follows the form's redirect to the platform only if the page's CSP lets its
     # forms go there (form-action covers redirects): this page, and the return URL's origin.
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(session.return_url))
-    csp = {**settings.SECURE_CSP, "form-action": [*settings.SECURE_CSP["form-action"], origin]}
+    csp: dict[str, Any] = dict(settings.SECURE_CSP)
+    csp["form-action"] = [*csp.get("form-action", []), origin]
     response._csp_config = csp  # type: ignore[attr-defined]  # as django's csp_override does
     return response
