@@ -241,7 +241,8 @@ class AccountStatusOut(Schema):
     verified: bool
     kind: Literal["personal", "enterprise"] | None
     document_type: str | None = Field(
-        description="cn_resident_id, hk_macao_permit, …; business_licence for an enterprise."
+        description="cn_resident_id, tw_travel_permit or tw_residence_permit; business_licence for "
+        "an enterprise."
     )
     provider: str | None = Field(description="The identity provider that checked it.")
     verified_at: datetime | None
