@@ -17,6 +17,7 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import translation
 from ninja import Field, NinjaAPI, Path, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -320,12 +321,15 @@ router = Router(tags=["verification"])
 def session_create(request: HttpRequest, body: SessionIn) -> Status[dict[str, Any]]:
     """Send the person to ``url``; they come back to ``return_url?session_id=<id>``."""
     try:
-        session = services.session_create(
-            client=_client(request),
-            reference=body.reference,
-            return_url=body.return_url,
-            kind=body.kind,
-        )
+        # The API answers in English whatever the caller's Accept-Language: its texts are for
+        # the platform's developers and logs, and stay the same in every deployment.
+        with translation.override("en"):
+            session = services.session_create(
+                client=_client(request),
+                reference=body.reference,
+                return_url=body.return_url,
+                kind=body.kind,
+            )
     except DjangoValidationError as error:
         raise ApiProblem(400, error.code or "invalid_request", error.messages[0]) from None
     return Status(201, _session_out(session))

@@ -268,3 +268,14 @@ def test_the_database_refuses_a_second_link_either_way(platform):
         AccountLink.objects.create(client=platform.client, reference="user-1", user=second)
     with pytest.raises(IntegrityError), transaction.atomic():
         AccountLink.objects.create(client=platform.client, reference="user-2", user=first)
+
+
+def test_the_api_answers_in_english_whatever_the_language_asked(platform):
+    response = platform.http.post(
+        "/api/v1/sessions",
+        data={"reference": "user-1", "return_url": "https://evil.example/"},
+        content_type="application/json",
+        headers={**platform.headers, "accept-language": "zh-hans"},
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("The return URL is not on this API client's")
