@@ -107,3 +107,29 @@ def test_rotate_with_an_overlap_then_revoke(manager):
     # A revoked client's key is not rotated again.
     manager.post(rotate, {"overlap": "0"})
     assert ApiKey.objects.filter(client=client).count() == 2
+
+
+def test_change_scopes_and_return_urls(manager):
+    create(manager)
+    client = ApiClient.objects.get()
+    change = f"/admin/hostapi/apiclient/{client.pk}/change/"
+    page = manager.get(change)
+    assert (
+        "https://platform.example/realname/\nhttp://localhost:8080/back/" in page.content.decode()
+    )
+    response = manager.post(
+        change,
+        {
+            "name": "Game server",
+            "scopes": ["status:read"],
+            "return_urls": "https://platform.example/other/",
+            "keys-TOTAL_FORMS": "1",
+            "keys-INITIAL_FORMS": "1",
+            "keys-0-id": str(ApiKey.objects.get().pk),
+            "keys-0-client": str(client.pk),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    client.refresh_from_db()
+    assert client.scopes == ["status:read"]
+    assert client.return_urls == ["https://platform.example/other/"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core import checks
 from django.test import Client
 
 from hostapi.models import ApiCall, ApiKey, Scope
@@ -145,3 +146,10 @@ def test_a_key_whose_secret_contains_underscores_works(make_platform, monkeypatc
     platform = make_platform()
     assert platform.key.count("_") == 4
     assert platform.get(UNKNOWN).status_code == 404
+
+
+def test_a_rate_that_cannot_be_read_is_a_system_check_error(settings):
+    settings.HOSTAPI_RATE_LIMIT = "lots"
+    settings.HOSTAPI_SESSION_LIFETIME = 10
+    ids = {message.id for message in checks.run_checks()}
+    assert {"hostapi.E001", "hostapi.E002"} <= ids
