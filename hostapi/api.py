@@ -363,10 +363,10 @@ def account_by_reference(
     request: HttpRequest,
     reference: str = Path(..., example=str(EXAMPLE_REFERENCE)),
 ) -> dict[str, Any]:
-    user = selectors.linked_account(client=_client(request), reference=reference)
-    if user is None:
+    link = selectors.account_link(client=_client(request), reference=reference)
+    if link is None:
         raise Http404
-    return _account_out(reference=reference, user=user)
+    return _account_out(reference=link.reference, user=link.user)
 
 
 @router.get(
@@ -380,9 +380,7 @@ def account_by_id(
     request: HttpRequest,
     account_id: uuid.UUID = Path(..., example=str(EXAMPLE_ACCOUNT_ID)),  # noqa: B008
 ) -> dict[str, Any]:
-    client = _client(request)
-    user = selectors.linked_account(client=client, public_id=account_id)
-    link = selectors.link_of(client=client, user=user) if user is not None else None
-    if user is None or link is None:
+    link = selectors.account_link(client=_client(request), public_id=account_id)
+    if link is None:
         raise Http404
-    return _account_out(reference=link.reference, user=user)
+    return _account_out(reference=link.reference, user=link.user)

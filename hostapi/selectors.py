@@ -69,18 +69,17 @@ def account_status(*, user: User) -> AccountStatus:
     )
 
 
-def linked_account(
+def account_link(
     *, client: ApiClient, reference: str | None = None, public_id: uuid.UUID | None = None
-) -> User | None:
-    """The account linked to ``client`` by the platform's ``reference`` or by the account's
-    ``public_id``; None for an account the client has no link to."""
+) -> AccountLink | None:
+    """The client's link to an account, by the platform's ``reference`` or by the account's
+    ``public_id`` (with the account); None for an account the client has no link to."""
     links = AccountLink.objects.filter(client=client).select_related("user")
     if reference is not None:
         links = links.filter(reference=reference)
     if public_id is not None:
         links = links.filter(user__public_id=public_id)
-    link = links.first()
-    return link.user if link else None
+    return links.first()
 
 
 def session_of(*, client: ApiClient, public_id: uuid.UUID) -> VerificationSession | None:
@@ -94,7 +93,3 @@ def session_of(*, client: ApiClient, public_id: uuid.UUID) -> VerificationSessio
 
 def session_for_person(*, public_id: uuid.UUID) -> VerificationSession | None:
     return VerificationSession.objects.filter(public_id=public_id).select_related("client").first()
-
-
-def link_of(*, client: ApiClient, user: User) -> AccountLink | None:
-    return AccountLink.objects.filter(client=client, user=user).first()
