@@ -9,3 +9,6 @@ class HostApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "hostapi"
     verbose_name = _("Host platform API")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - settings checks

@@ -23,6 +23,9 @@ class ApiClient(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     # A list of Scope values; validated by the admin form and the services.
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    # Where sessions may send the person back: absolute URLs, each an origin and a path
+    # prefix (``https://platform.example/realname/``); see ``services.return_url_allowed``.
+    return_urls = models.JSONField(_("return URLs"), default=list, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -100,3 +103,90 @@ class AccountLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client}: {self.reference}"
+
+
+class VerificationSession(models.Model):
+    """A platform's request that one of its users verify: the person opens ``url`` (our page
+    for this session), signs in, verifies or already has, and is sent back to ``return_url``
+    with the session's id. Its ``public_id`` is the id the platform sees; it says nothing about
+    the person."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", _("Personal")
+        ENTERPRISE = "enterprise", _("Enterprise")
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("Created")
+        OPENED = "opened", _("Opened")
+        COMPLETED = "completed", _("Completed")
+        # Never stored: a session not completed by ``expires_at`` reads as expired.
+        EXPIRED = "expired", _("Expired")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="sessions")
+    reference = models.CharField(_("platform user reference"), max_length=128)
+    return_url = models.URLField(_("return URL"), max_length=1000)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSONAL)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.CREATED
+    )
+    # The account that took the session (when the person went on to verify, or returned).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("verification session")
+        verbose_name_plural = _("verification sessions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["created", "opened", "completed"]),
+                name="hostapi_session_stored_status",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="completed")
+                | models.Q(completed_at__isnull=False, user__isnull=False),
+                name="hostapi_session_completed_has_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+    def effective_status(self, now: object = None) -> str:
+        """The status the platform sees: an unfinished session past ``expires_at`` is expired."""
+        moment = now or timezone.now()
+        if self.status != self.Status.COMPLETED and self.expires_at <= moment:  # type: ignore[operator]
+            return self.Status.EXPIRED
+        return self.status
+
+    @property
+    def is_expired(self) -> bool:
+        return self.effective_status() == self.Status.EXPIRED
+
+
+class ApiCall(models.Model):
+    """One call of the API by a client: which operation, the method and the status code. No
+    query values, no body, no address: nothing about the person it was about."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="calls")
+    operation = models.CharField(_("operation"), max_length=64)
+    method = models.CharField(_("method"), max_length=8)
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("API call")
+        verbose_name_plural = _("API calls")
+        indexes = [models.Index(fields=["client", "-at"], name="hostapi_call_client_at")]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.method} {self.operation} {self.status_code}"

@@ -78,3 +78,33 @@ def rate_limit(action: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable
         return wrapper
 
     return decorator
+
+
+_RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"600/m"`` → (600, 60); ``"100/10s"`` → (100, 10). ValueError when unreadable."""
+    match = _RATE.match(rate.strip())
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(f"cannot read the rate {rate!r} (expected e.g. '600/m' or '100/10s')")
+    amount, count, unit = match.groups()
+    return int(amount), int(count or 1) * _SECONDS[unit]
+
+
+def consume_for(action: str, ident: str, rate: str) -> int:
+    """Count one request of ``ident`` (an API client, say) against ``rate`` in a fixed window;
+    0 when allowed, else the seconds until the window ends (for Retry-After)."""
+    amount, period = parse_rate(rate)
+    now = time.time()
+    window = int(now) // period
+    key = f"realname:rl:{action}:{ident}:{period}:{window}"
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr: a new window
+        cache.add(key, 1, timeout=period + 1)
+        used = 1
+    if used <= amount:
+        return 0
+    return max(1, int((window + 1) * period - now + 0.999))

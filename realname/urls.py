@@ -17,6 +17,7 @@ urlpatterns = [
     path("verification/enterprise/", include("enterprise.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("verify/", include("hostapi.urls")),
 ]
 
 handler429 = "kernel.views.too_many_requests"

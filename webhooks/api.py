@@ -9,30 +9,22 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
-from ninja.errors import HttpError
-from ninja.security import HttpBearer
+from django.utils import translation
+from ninja import Field, Path, Router, Schema, Status
 
+from hostapi.api import ApiKeyAuth, ApiProblem, responses
 from hostapi.models import ApiClient, Scope
-from hostapi.services import api_key_authenticate
 
 from . import services
 from .models import WebhookEndpoint
 
 MAX_OVERLAP = 7 * 24 * 3600
+#: The endpoint id in the document's examples (the schemathesis test creates it).
+EXAMPLE_ENDPOINT_ID = uuid.UUID("3c9a7e15-2b4d-4f6a-8e1c-5d7f9b0a2c4e")
+ENDPOINT_ID = Path(..., example=str(EXAMPLE_ENDPOINT_ID))
 
 
-class ManageWebhooksKey(HttpBearer):
-    """``Authorization: Bearer <key>`` of an active client holding ``webhooks:manage``."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
-        client = api_key_authenticate(token)
-        if client is not None and not client.has_scope(Scope.MANAGE_WEBHOOKS):
-            raise HttpError(403, "This key's client lacks the webhooks:manage scope.")
-        return client
-
-
-router = Router(auth=ManageWebhooksKey(), tags=["webhooks"])
+router = Router(auth=ApiKeyAuth(Scope.MANAGE_WEBHOOKS), tags=["webhooks"])
 
 
 class EndpointOut(Schema):
@@ -51,7 +43,11 @@ class EndpointCreated(EndpointOut):
 
 
 class EndpointIn(Schema):
-    url: str = Field(max_length=1000, description="https:// URL that receives the events.")
+    url: str = Field(
+        max_length=1000,
+        description="https:// URL that receives the events.",
+        examples=["https://platform.example/hooks/realname"],
+    )
 
 
 class RotateIn(Schema):
@@ -68,11 +64,6 @@ class SecretOut(Schema):
     id: uuid.UUID
     secret: str = Field(description="The new signing secret: shown in this response only.")
     previous_secret_expires_at: datetime | None
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = Field(default_factory=dict)
 
 
 def _client(request: HttpRequest) -> ApiClient:
@@ -96,11 +87,15 @@ def _endpoint(request: HttpRequest, endpoint_id: uuid.UUID) -> WebhookEndpoint:
         client=_client(request), public_id=endpoint_id
     ).first()
     if endpoint is None:
-        raise HttpError(404, "No such endpoint.")
+        raise ApiProblem(404, "not_found", "No such endpoint.")
     return endpoint
 
 
-@router.get("/endpoints", response=list[EndpointOut], operation_id="webhook_endpoints_list")
+@router.get(
+    "/endpoints",
+    response=responses({200: list[EndpointOut]}),
+    operation_id="webhook_endpoints_list",
+)
 def endpoints_list(request: HttpRequest) -> list[dict[str, object]]:
     endpoints = WebhookEndpoint.objects.filter(client=_client(request)).order_by("created_at")
     return [_out(endpoint) for endpoint in endpoints]
@@ -108,34 +103,43 @@ def endpoints_list(request: HttpRequest) -> list[dict[str, object]]:
 
 @router.post(
     "/endpoints",
-    response={201: EndpointCreated, 400: ErrorOut},
+    response=responses({201: EndpointCreated}),
     operation_id="webhook_endpoints_create",
 )
-def endpoints_create(request: HttpRequest, data: EndpointIn) -> tuple[int, object]:
+def endpoints_create(request: HttpRequest, data: EndpointIn) -> Status[object]:
     try:
-        issued = services.endpoint_create(client=_client(request), url=data.url)
+        # In English whatever the caller's Accept-Language, as every answer of the API.
+        with translation.override("en"):
+            issued = services.endpoint_create(client=_client(request), url=data.url)
     except ValidationError as error:
-        return 400, {"detail": "Invalid endpoint.", "errors": error.message_dict}
-    return 201, _out(issued.endpoint, secret=issued.secret)
+        errors = [
+            {"loc": ["body", "data", field], "msg": message, "type": "value_error"}
+            for field, messages in error.message_dict.items()
+            for message in messages
+        ]
+        return Status(
+            400, {"code": "invalid_endpoint", "detail": "Invalid endpoint.", "errors": errors}
+        )
+    return Status(201, _out(issued.endpoint, secret=issued.secret))
 
 
 @router.delete(
     "/endpoints/{endpoint_id}",
-    response={204: None, 404: ErrorOut},
+    response=responses({204: None}),
     operation_id="webhook_endpoints_delete",
 )
-def endpoints_delete(request: HttpRequest, endpoint_id: uuid.UUID) -> tuple[int, None]:
+def endpoints_delete(request: HttpRequest, endpoint_id: uuid.UUID = ENDPOINT_ID) -> Status[None]:
     services.endpoint_delete(endpoint=_endpoint(request, endpoint_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
     "/endpoints/{endpoint_id}/rotate-secret",
-    response={200: SecretOut, 404: ErrorOut},
+    response=responses({200: SecretOut}),
     operation_id="webhook_endpoints_rotate_secret",
 )
 def endpoints_rotate_secret(
-    request: HttpRequest, endpoint_id: uuid.UUID, data: RotateIn
+    request: HttpRequest, data: RotateIn, endpoint_id: uuid.UUID = ENDPOINT_ID
 ) -> dict[str, object]:
     overlap = None if data.overlap_seconds is None else timedelta(seconds=data.overlap_seconds)
     issued = services.endpoint_rotate_secret(

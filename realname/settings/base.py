@@ -296,6 +296,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.retention",
         "schedule": crontab(hour=3, minute=57),
     },
+    "hostapi-retention": {
+        "task": "hostapi.retention",
+        "schedule": crontab(hour=3, minute=47),
+    },
 }
 
 # Logging: every handler masks phone numbers and ID-number-like strings;
@@ -403,6 +407,11 @@ globals().update(
         ENTERPRISE_LICENCE_RETENTION_DAYS=("ENTERPRISE_LICENCE_RETENTION_DAYS", env.int),
         ACCOUNTS_RETENTION_ERASED_DAYS=("ACCOUNTS_RETENTION_ERASED_DAYS", env.int),
         ENTERPRISE_PRIVATE_STORAGE_ROOT=("PRIVATE_STORAGE_ROOT", env.str),
+        # The host platform API (hostapi/app_settings.py, docs/api.md).
+        HOSTAPI_RATE_LIMIT=("HOSTAPI_RATE_LIMIT", env.str),
+        HOSTAPI_SESSION_LIFETIME=("HOSTAPI_SESSION_LIFETIME", env.int),
+        HOSTAPI_CALL_LOG_RETENTION_DAYS=("HOSTAPI_CALL_LOG_RETENTION_DAYS", env.int),
+        HOSTAPI_SESSION_RETENTION_DAYS=("HOSTAPI_SESSION_RETENTION_DAYS", env.int),
         ENTERPRISE_LICENCE_MAX_BYTES=("ENTERPRISE_LICENCE_MAX_BYTES", env.int),
         # The sandbox vendor (manage.py run_sandbox_provider): the URL our workers call, the URL
         # browsers are sent to (they differ inside docker-compose), the secret that signs both ways.

@@ -22,9 +22,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 # The only view that takes a POST without our CSRF token: the provider's signed callback.
 CSRF_EXEMPT = {"verification.views.provider_notify"}
-# The host platform API authenticates every call by its bearer key, never by a cookie, so a
-# forged cross-site request has nothing to ride on: its views are exempt.
-API_PREFIX = "api/v1/"
+# The host platform API (docs/api.md) authenticates every call by a bearer key only.
+API = "api/v1/"
 
 
 def all_views() -> list[tuple[str, Any]]:
@@ -44,10 +43,25 @@ def all_views() -> list[tuple[str, Any]]:
 def test_no_view_skips_the_csrf_check_except_the_signed_callback():
     exempt = {
         f"{view.__module__}.{view.__name__}"
-        for path, view in all_views()
-        if getattr(view, "csrf_exempt", False) and not path.startswith(API_PREFIX)
+        for route, view in all_views()
+        if getattr(view, "csrf_exempt", False) and not route.startswith(API)
     }
     assert exempt == CSRF_EXEMPT
+
+
+def test_the_api_takes_no_session_cookie_so_csrf_cannot_reach_it(member):
+    """django-ninja's views are CSRF-exempt (it checks CSRF itself for cookie authentication,
+    which we don't use): every operation wants its bearer key, which a forged cross-site
+    request cannot carry, and a signed-in browser session counts for nothing."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(member)
+    response = browser.post(
+        f"/{API}sessions",
+        data={"reference": "user-1", "return_url": "https://platform.example/"},
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthorized"
 
 
 def forms(user, staff) -> list[tuple[Any, str, dict]]:
