@@ -31,7 +31,7 @@ def database_pool_from_env() -> dict[str, Any] | None:
 
     Every process (each gunicorn worker, each Celery worker process, beat) has a pool of its
     own, so the server must allow max size × processes connections: docs/database-connections.md,
-    and the system check ``realname.W030``. A Celery thread holds a connection only while it
+    and the system check ``realname.W030`` (``DATABASE_PROCESSES``). A Celery thread holds a connection only while it
     reads or writes, never while it waits for a vendor (``kernel.db.release_connection``): 64
     threads share a pool of 8."""
     max_size = env.int("DATABASE_POOL_MAX_SIZE", default=8)
@@ -377,6 +377,8 @@ MEDIA_URL = "/media/"
 globals().update(
     from_environment(
         REALNAME_HEALTHZ_WORKER_TIMEOUT=("HEALTHZ_WORKER_TIMEOUT", env.float),
+        # How many processes keep a database pool (realname.W030; database_pool_from_env).
+        REALNAME_DATABASE_PROCESSES=("DATABASE_PROCESSES", env.int),
         # /metrics: closed unless a bearer token or client addresses are set (kernel.metrics).
         REALNAME_METRICS_TOKEN=("METRICS_TOKEN", env.str),
         REALNAME_METRICS_ALLOWED_IPS=("METRICS_ALLOWED_IPS", env.list),
