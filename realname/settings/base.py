@@ -30,10 +30,10 @@ def database_pool_from_env() -> dict[str, Any] | None:
     ``DATABASE_POOL_TIMEOUT`` (seconds a thread waits for a free connection).
 
     Every process (each gunicorn worker, each Celery worker process, beat) has a pool of its
-    own, so the server must allow max size × processes connections: docs/database-connections.md,
-    and the system check ``realname.W030`` (``DATABASE_PROCESSES``). A Celery thread holds a connection only while it
-    reads or writes, never while it waits for a vendor (``kernel.db.release_connection``): 64
-    threads share a pool of 8."""
+    own, so the server must allow max size × processes connections (docs/database-connections.md;
+    the system check ``realname.W030`` counts ``DATABASE_PROCESSES``). A Celery thread holds a
+    connection only while it reads or writes, never while it waits for a vendor
+    (``kernel.db.release_connection``): 128 threads share a pool of 8."""
     max_size = env.int("DATABASE_POOL_MAX_SIZE", default=8)
     if max_size <= 0:
         return None
