@@ -136,7 +136,8 @@ class ProviderTask(Task):
     hands :meth:`run_step` the call to make: the record is re-read and the call made only while
     the record is in the state this task moves on (its entry in the lifecycle's ``pending``),
     so running twice changes nothing. The database connection goes back to the pool while the
-    vendor answers, and a busy database (pool or server full) means a retry, not an error. Declare one with
+    vendor answers, and a busy database (pool or server full) means a retry, not an error.
+    Declare one with
     ``@shared_task(base=ProviderTask, bind=True, name=<a key of pending>, lifecycle=<the kind's>)``."""
 
     acks_late = True
