@@ -23,6 +23,8 @@ from verification.providers.base import CheckResult, ReasonCode
 from verification.providers.sandbox import SandboxProvider
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# PostgreSQL's wrapper (``pool``, ``close_pool``), which django-stubs types as the base class.
+postgres: Any = connection
 Status = PersonalVerification.Status
 Event = VerificationEvent.Event
 
@@ -46,12 +48,12 @@ def pool_of_one() -> Iterator[ConnectionPool]:
     settings_dict["CONN_MAX_AGE"] = 0
     settings_dict["OPTIONS"] = {**saved[1], "pool": {"min_size": 1, "max_size": 1, "timeout": 1}}
     try:
-        pool = connection.pool
+        pool = postgres.pool
         assert pool is not None and is_pooled()
         yield pool
     finally:
         connection.close()
-        connection.close_pool()
+        postgres.close_pool()
         settings_dict["CONN_MAX_AGE"], settings_dict["OPTIONS"] = saved
 
 
@@ -62,7 +64,7 @@ class PoolWatchingSandbox(SandboxProvider):
     free_during_call: list[bool] = []
 
     def check_identity(self, **kwargs: Any) -> CheckResult:  # type: ignore[override]
-        pool = connection.pool
+        pool = postgres.pool
         try:
             taken = pool.getconn(timeout=1)
         except PoolTimeout:
