@@ -1,6 +1,7 @@
 """Where the time goes, for the two bars not (or only just) met: pyinstrument profiles of the
-signed-in status page (200 requests, in-process) and of the identity-check task (100 runs
-against the sandbox without added latency). Text reports go to bench/profiles/.
+signed-in status page (200 requests, in-process) and of the identity-check task (300 runs in a
+real worker, CPU clock: bench/profile_task.py) against the sandbox without added latency. Text
+reports go to bench/profiles/.
 
     ./dev.sh bench profile
 """
@@ -31,8 +32,8 @@ def main() -> None:
     from django.test import Client
 
     from bench.pipeline import database_url, start_sandbox
-    from tests.factories import DEMO, MemberFactory, details
-    from verification import services, tasks
+    from tests.factories import MemberFactory, details
+    from verification import services
 
     with bench_database("profile") as connection:
         hold_queue()
@@ -57,17 +58,14 @@ def main() -> None:
         try:
             settings.SANDBOX_PROVIDER_URL = sandbox_url
             settings.SANDBOX_PROVIDER_SECRET = env["SANDBOX_PROVIDER_SECRET"]
-            ids: list[int] = []
-            hold_queue(into=ids)
-            for _ in range(110):
-                services.verification_submit(user=MemberFactory.create(), **DEMO)
-            for verification_id in ids[:10]:
-                tasks.check_identity.apply(args=(verification_id,))
-            profiler = Profiler(interval=0.0005)
-            with profiler:
-                for verification_id in ids[10:]:
-                    tasks.check_identity.apply(args=(verification_id,))
-            save(profiler, "identity-task", "The identity-check task, 100 runs in-process")
+            from bench.profile_task import profile_identity_task
+
+            env["SANDBOX_PROVIDER_URL"] = env["SANDBOX_PROVIDER_PUBLIC_URL"] = sandbox_url
+            title = "The identity-check task in a real worker: CPU per task (bench/profile_task.py)"
+            report = profile_identity_task(connection, env, title)
+            PROFILES.mkdir(exist_ok=True)
+            (PROFILES / "identity-task.txt").write_text(report)
+            print(report)
         finally:
             sandbox.terminate()
             sandbox.wait(30)

@@ -362,7 +362,10 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen:
             "realname",
             "worker",
             "--loglevel=INFO",
-            "--concurrency=2",
+            # As docker-compose: vendor calls wait seconds, so threads, many of them, sharing
+            # the database pool (realname.settings.base.database_pool_from_env).
+            "--pool=threads",
+            f"--concurrency={os.environ.get('WORKER_CONCURRENCY', '128')}",
             "--beat",
             f"--schedule={LOCAL_DIR / 'celerybeat-schedule'}",
         ],

@@ -105,17 +105,15 @@ def record_call(kind: str, name: str, ok: bool) -> None:
     prefix = f"alerts:calls:{kind}:{name}:{bucket}"
     try:
         calls = _increment(f"{prefix}:calls", timeout=2 * window)
-        failures = (
-            _increment(f"{prefix}:failed", timeout=2 * window)
-            if not ok
-            else int(cache.get(f"{prefix}:failed", 0))
-        )
+        if ok:
+            return  # an answer never raises the error rate: nothing more to read
+        failures = _increment(f"{prefix}:failed", timeout=2 * window)
     except Exception as exc:
         logger.warning(
             "%s %s call not counted, cache unavailable (%s)", kind, name, type(exc).__name__
         )
         return
-    if ok or calls < app_settings.ALERT_RATE_MIN_CALLS:
+    if calls < app_settings.ALERT_RATE_MIN_CALLS:
         return
     if failures / calls >= app_settings.ALERT_ERROR_RATE:
         alert(
@@ -133,12 +131,15 @@ def record_call(kind: str, name: str, ok: bool) -> None:
 
 
 def _increment(key: str, *, timeout: int) -> int:
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=timeout)
-        return 1
+    """Add one to a counter that expires ``timeout`` seconds after its first count (two round
+    trips to Redis in the common case: the counter exists)."""
+    for _ in range(3):
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # no counter yet (or it just expired): start one
+            if cache.add(key, 1, timeout=timeout):
+                return 1
+    return int(cache.incr(key))
 
 
 def _mail_body(payload: dict[str, Any]) -> str:

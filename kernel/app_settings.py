@@ -114,6 +114,14 @@ class KernelSettings(AppSettings):
         "Request limits per action in allauth's notation, over kernel.ratelimit's defaults: "
         '{"verification_submit": "10/10m/user,60/10m/ip"}; an empty string lifts a limit.',
     )
+    DATABASE_PROCESSES = Setting(
+        int,
+        1,
+        "How many processes open a database connection pool against this server (each "
+        "gunicorn worker, each Celery worker process, beat): the system check realname.W030 "
+        "warns when that many pools of ``DATABASE_POOL_MAX_SIZE`` exceed the server's "
+        "max_connections. Environment: ``DATABASE_PROCESSES``.",
+    )
     HEALTHZ_WORKER_TIMEOUT = Setting(
         float,
         1.5,

@@ -113,3 +113,42 @@ def check_blind_index_key_deploy(app_configs: Any, **kwargs: Any) -> list[CheckM
             )
         ]
     return []
+
+
+@register(Tags.database)
+def check_database_pool_budget(
+    app_configs: Any, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every process has a pool of its own: ``DATABASE_POOL_MAX_SIZE`` connections times
+    ``REALNAME_DATABASE_PROCESSES`` must fit in what the server allows ordinary roles (run by
+    ``migrate`` and ``check --database default``)."""
+    from django.db import connections
+
+    if not databases or "default" not in databases:
+        return []
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    if not pool:
+        return []
+    max_size = int(pool.get("max_size") or pool.get("min_size") or 4) if pool is not True else 4
+    processes = app_settings.DATABASE_PROCESSES
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('max_connections')::int"
+                " - current_setting('superuser_reserved_connections')::int"
+            )
+            (allowed,) = cursor.fetchone()
+    except Exception:  # the server is unreachable: the database checks say so
+        return []
+    if max_size * processes <= allowed:
+        return []
+    return [
+        Warning(
+            f"{processes} process(es) with a database pool of up to {max_size} connections may "
+            f"open {max_size * processes}; the server allows {allowed}.",
+            hint="Lower DATABASE_POOL_MAX_SIZE, run fewer processes, or raise PostgreSQL's "
+            "max_connections (docs/database-connections.md). DATABASE_PROCESSES says how many "
+            "processes share the server.",
+            id="realname.W030",
+        )
+    ]

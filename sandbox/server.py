@@ -36,6 +36,9 @@ class QuietRequestHandler(WSGIRequestHandler):
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A vendor takes many calls at once: a worker of 128 threads connects 128 times in a burst,
+    # which the default backlog of 5 would answer with dropped connections and retries.
+    request_queue_size = 256
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hung up (a timed-out test client, say) is routine, not a traceback.

@@ -186,11 +186,12 @@ def verification_submit(
 
 
 def verification_record_identity_result(
-    *, verification_id: int, result: CheckResult
+    *, verification_id: int, result: CheckResult, seen: PersonalVerification | None = None
 ) -> PersonalVerification:
-    """The provider's answer to the identity check. Recording it twice changes nothing."""
+    """The provider's answer to the identity check. Recording it twice changes nothing.
+    ``seen``: the record as the caller read it before asking (``Lifecycle.record_answer``)."""
     return personal.record_answer(
-        verification_id=verification_id, result=result, answer=IDENTITY_ANSWER
+        verification_id=verification_id, result=result, answer=IDENTITY_ANSWER, seen=seen
     )
 
 
@@ -258,12 +259,12 @@ def verification_record_liveness_session(
 
 
 def verification_record_liveness_result(
-    *, verification_id: int, result: CheckResult
+    *, verification_id: int, result: CheckResult, seen: PersonalVerification | None = None
 ) -> PersonalVerification:
     """The face check's outcome: the end of the verification. Recording it twice changes
     nothing. Only pass/fail, the reason and the provider's reference are kept."""
     return personal.record_answer(
-        verification_id=verification_id, result=result, answer=FACE_ANSWER
+        verification_id=verification_id, result=result, answer=FACE_ANSWER, seen=seen
     )
 
 

@@ -46,7 +46,9 @@ def _check_identity(verification: PersonalVerification) -> None:
     result = provider.check_identity(
         request_id=f"{verification.public_id}:identity", identity=_identity(verification)
     )
-    services.verification_record_identity_result(verification_id=verification.pk, result=result)
+    services.verification_record_identity_result(
+        verification_id=verification.pk, result=result, seen=verification
+    )
 
 
 def _start_liveness(verification: PersonalVerification) -> None:
@@ -89,7 +91,9 @@ def _fetch_liveness_result(verification: PersonalVerification) -> None:
                 provider_ref=verification.liveness_ref,
             )
     if result is not None:
-        services.verification_record_liveness_result(verification_id=verification.pk, result=result)
+        services.verification_record_liveness_result(
+            verification_id=verification.pk, result=result, seen=verification
+        )
 
 
 PERSONAL_STEP = {"base": ProviderTask, "bind": True, "lifecycle": services.personal}

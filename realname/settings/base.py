@@ -24,14 +24,43 @@ ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 
-def database_from_url(url: str) -> dict:
-    """Parse DATABASE_URL; a percent-encoded host (``%2Fpath``) is a Unix socket directory."""
+def database_pool_from_env() -> dict[str, Any] | None:
+    """psycopg's connection pool for this process, from ``DATABASE_POOL_MAX_SIZE`` (0: no pool,
+    one persistent connection per thread instead), ``DATABASE_POOL_MIN_SIZE`` and
+    ``DATABASE_POOL_TIMEOUT`` (seconds a thread waits for a free connection).
+
+    Every process (each gunicorn worker, each Celery worker process, beat) has a pool of its
+    own, so the server must allow max size × processes connections (docs/database-connections.md;
+    the system check ``realname.W030`` counts ``DATABASE_PROCESSES``). A Celery thread holds a
+    connection only while it reads or writes, never while it waits for a vendor
+    (``kernel.db.release_connection``): 128 threads share a pool of 8."""
+    max_size = env.int("DATABASE_POOL_MAX_SIZE", default=8)
+    if max_size <= 0:
+        return None
+    return {
+        "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=1), max_size),
+        "max_size": max_size,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
+
+
+def database_from_url(url: str, *, pool: dict[str, Any] | None = None) -> dict:
+    """Parse DATABASE_URL; a percent-encoded host (``%2Fpath``) is a Unix socket directory.
+
+    With ``pool`` (``database_pool_from_env()``), connections come from psycopg's pool (Django's
+    ``OPTIONS["pool"]``, which needs ``CONN_MAX_AGE`` 0: closing a connection gives it back);
+    without, each thread keeps its own connection for a minute."""
     config = environ.Env.db_url_config(url)
     if "%2f" in config.get("HOST", "").lower():
         config["HOST"] = unquote(config["HOST"])
-    # Survive a dropped connection (restart, failover, pg_terminate_backend) without manual action.
-    config.setdefault("CONN_MAX_AGE", 60)
+    # Survive a dropped connection (restart, failover, pg_terminate_backend) without manual action:
+    # with a pool, the pool checks a connection before handing it out.
     config["CONN_HEALTH_CHECKS"] = True
+    if pool:
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = dict(pool)
+    else:
+        config.setdefault("CONN_MAX_AGE", 60)
     return config
 
 
@@ -256,12 +285,16 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 # Celery: tasks take primary keys only; late acknowledgement so a killed worker's task is
-# delivered again; results (never personal data) are kept in the database.
+# delivered again; the few results anyone reads (never personal data) are kept in the database.
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
+# No result row unless a task asks for one (``ignore_result=False``: the /healthz round trip):
+# nothing reads the others, and storing each cost the worker a quarter of its time per
+# verification (bench/results.md).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -356,6 +389,8 @@ MEDIA_URL = "/media/"
 globals().update(
     from_environment(
         REALNAME_HEALTHZ_WORKER_TIMEOUT=("HEALTHZ_WORKER_TIMEOUT", env.float),
+        # How many processes keep a database pool (realname.W030; database_pool_from_env).
+        REALNAME_DATABASE_PROCESSES=("DATABASE_PROCESSES", env.int),
         # /metrics: closed unless a bearer token or client addresses are set (kernel.metrics).
         REALNAME_METRICS_TOKEN=("METRICS_TOKEN", env.str),
         REALNAME_METRICS_ALLOWED_IPS=("METRICS_ALLOWED_IPS", env.list),

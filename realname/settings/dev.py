@@ -4,7 +4,14 @@ Postgres cluster and the filesystem broker that ``./dev.sh serve`` starts under 
 from urllib.parse import quote
 
 from .base import *
-from .base import LOCAL_DIR, cache_for, celery_broker_for, database_from_url, env
+from .base import (
+    LOCAL_DIR,
+    cache_for,
+    celery_broker_for,
+    database_from_url,
+    database_pool_from_env,
+    env,
+)
 
 DEBUG = env.bool("DEBUG", default=True)
 # Development only: never used by the production settings, which require SECRET_KEY.
@@ -14,7 +21,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 EMBEDDED_DATABASE_URL = "postgres://realname@{}/realname".format(
     quote(str(LOCAL_DIR / "postgres" / "data"), safe="")
 )
-DATABASES = {"default": database_from_url(env("DATABASE_URL", default=EMBEDDED_DATABASE_URL))}
+DATABASES = {
+    "default": database_from_url(
+        env("DATABASE_URL", default=EMBEDDED_DATABASE_URL), pool=database_pool_from_env()
+    )
+}
 
 REDIS_URL = env("REDIS_URL", default="") or None
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_for(REDIS_URL)

@@ -6,14 +6,21 @@ from django.core.exceptions import ImproperlyConfigured
 from kernel.public import public_url_problem
 
 from .base import *
-from .base import cache_for, celery_broker_for, database_from_url, env, logging_config
+from .base import (
+    cache_for,
+    celery_broker_for,
+    database_from_url,
+    database_pool_from_env,
+    env,
+    logging_config,
+)
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
+DATABASES = {"default": database_from_url(env("DATABASE_URL"), pool=database_pool_from_env())}
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_for(REDIS_URL)
 CACHES = {"default": cache_for(REDIS_URL)}

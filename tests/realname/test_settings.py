@@ -226,3 +226,31 @@ def test_routes_from_the_environment_are_read_and_malformed_ones_refused():
 
     with pytest.raises(ImproperlyConfigured, match="part 2"):
         parse_routes("cn_resident_id=aliyun;alipay")
+
+
+READ_DATABASE = """
+import json
+from django.conf import settings
+database = settings.DATABASES["default"]
+print(json.dumps({"pool": database.get("OPTIONS", {}).get("pool"),
+                  "max_age": database["CONN_MAX_AGE"]}))
+"""
+
+
+def test_production_connections_come_from_a_pool_sized_by_the_environment():
+    default = json.loads(python(READ_DATABASE, production_env()))
+    sized = json.loads(
+        python(
+            READ_DATABASE,
+            production_env(
+                DATABASE_POOL_MAX_SIZE="4", DATABASE_POOL_MIN_SIZE="2", DATABASE_POOL_TIMEOUT="3"
+            ),
+        )
+    )
+    without = json.loads(python(READ_DATABASE, production_env(DATABASE_POOL_MAX_SIZE="0")))
+
+    # A pool needs CONN_MAX_AGE 0 (closing gives the connection back), Django refuses otherwise.
+    assert default == {"pool": {"min_size": 1, "max_size": 8, "timeout": 10.0}, "max_age": 0}
+    assert sized == {"pool": {"min_size": 2, "max_size": 4, "timeout": 3.0}, "max_age": 0}
+    # No pool: one persistent connection per thread, as before.
+    assert without == {"pool": None, "max_age": 60}

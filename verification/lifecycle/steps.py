@@ -5,6 +5,7 @@ a kind waits for from its provider."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -253,14 +254,39 @@ class Lifecycle[V: VerificationBase]:
     # --- provider answers, failures, errors ------------------------------------------------------
 
     @transaction.atomic
-    def record_answer(self, *, verification_id: int, result: CheckResult, answer: Answer[V]) -> V:
-        """The provider's answer. Recorded once: a duplicate or late answer changes nothing."""
+    def record_answer(
+        self,
+        *,
+        verification_id: int,
+        result: CheckResult,
+        answer: Answer[V],
+        seen: V | None = None,
+    ) -> V:
+        """The provider's answer. Recorded once: a duplicate or late answer changes nothing.
+
+        ``seen`` is the record as the task read it before the call: if the row is still exactly
+        that (still waiting, not written since), one conditional UPDATE records the answer
+        without locking and reading it again; otherwise the row is locked, re-read and decided
+        on as it is now."""
         manager = self.model._default_manager
-        task_name = answer.task or next(iter(self.pending))
-        waiting = manager.select_for_update().filter(self.pending[task_name], pk=verification_id)
-        verification = waiting.first()
-        if verification is None:
+        waiting = manager.filter(self.pending[answer.task or next(iter(self.pending))])
+        if seen is not None and seen.pk == verification_id:
+            verification = copy.copy(seen)
+            changed = self._apply_answer(verification, result, answer)
+            fields = {field.name: field for field in self.model._meta.concrete_fields}
+            values = {name: fields[name].pre_save(verification, False) for name in changed}
+            if waiting.filter(pk=verification_id, updated_at=seen.updated_at).update(**values):
+                self._answered(verification, result, answer)
+                return verification
+        locked = waiting.select_for_update().filter(pk=verification_id).first()
+        if locked is None:
             return manager.get(pk=verification_id)
+        locked.save(update_fields=self._apply_answer(locked, result, answer))
+        self._answered(locked, result, answer)
+        return locked
+
+    def _apply_answer(self, verification: V, result: CheckResult, answer: Answer[V]) -> list[str]:
+        """Set the answer's fields on ``verification``; the names of the fields set."""
         self.stamp(
             verification,
             answer.entry,
@@ -268,16 +294,22 @@ class Lifecycle[V: VerificationBase]:
             reason=str(result.reason_code),
             ref=result.provider_ref,
         )
+        changed = ["result", "status", "updated_at"]
         if answer.resets_failures:
             verification.provider_failures = 0
+            changed.append("provider_failures")
         now = timezone.now()
         if answer.checked_at:
             setattr(verification, answer.checked_at, now)
+            changed.append(answer.checked_at)
         verification.status = answer.passed if result.passed else answer.failed
         if answer.final or not result.passed:
             verification.reason_code = result.reason_code
             verification.completed_at = now
-        verification.save()
+            changed += ["reason_code", "completed_at"]
+        return changed
+
+    def _answered(self, verification: V, result: CheckResult, answer: Answer[V]) -> None:
         self.event(verification, answer.event, result.reason_code)
         logger.info(
             "%s verification %s %s: %s",
@@ -286,7 +318,6 @@ class Lifecycle[V: VerificationBase]:
             answer.entry,
             result.reason_code,
         )
-        return verification
 
     @transaction.atomic
     def record_provider_failure(self, *, verification_id: int, reason_code: ReasonCode) -> V:

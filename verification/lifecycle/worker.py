@@ -16,6 +16,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from kernel import alerts, metrics
+from kernel.db import database_busy, release_connection
 
 from ..app_settings import app_settings
 from ..providers import router
@@ -32,6 +33,10 @@ logger = logging.getLogger("verification.lifecycle")
 
 #: Retries past this many double the wait no further (the cap applies long before).
 _MAX_DOUBLINGS = 30
+#: A task that finds the database busy (no pooled connection in time, or the server's
+#: connection limit) tries again this many times, with backoff, before it leaves the record to
+#: the sweeper: the record stays waiting, never in ``error``, since the vendor did nothing wrong.
+DATABASE_BUSY_RETRIES = 10
 
 
 def backoff_seconds(retries: int) -> float:
@@ -130,7 +135,9 @@ class ProviderTask(Task):
     """Base of every task that calls the identity provider. A task takes a primary key only and
     hands :meth:`run_step` the call to make: the record is re-read and the call made only while
     the record is in the state this task moves on (its entry in the lifecycle's ``pending``),
-    so running twice changes nothing. Declare one with
+    so running twice changes nothing. The database connection goes back to the pool while the
+    vendor answers, and a busy database (pool or server full) means a retry, not an error.
+    Declare one with
     ``@shared_task(base=ProviderTask, bind=True, name=<a key of pending>, lifecycle=<the kind's>)``."""
 
     acks_late = True
@@ -138,12 +145,30 @@ class ProviderTask(Task):
     lifecycle: Lifecycle[Any]
 
     def run_step(self, verification_id: int, call: Callable[[Any], None]) -> None:
+        try:
+            self._run_step(verification_id, call)
+        except DatabaseError as exc:
+            if not database_busy(exc) or self.request.retries >= DATABASE_BUSY_RETRIES:
+                raise  # the sweeper re-enqueues the record once the database is back
+            countdown = backoff_seconds(self.request.retries)
+            logger.warning(
+                "%s: database busy (%s), record %s retried in %.1f s",
+                self.name,
+                type(exc).__name__,
+                verification_id,
+                countdown,
+            )
+            raise self.retry(countdown=countdown, exc=exc) from None
+
+    def _run_step(self, verification_id: int, call: Callable[[Any], None]) -> None:
         lifecycle = self.lifecycle
         verification = lifecycle.model._default_manager.filter(
             lifecycle.pending[self.name], pk=verification_id
         ).first()
         if verification is None:
             return
+        # The vendor may take seconds: its wait must not hold a pooled connection.
+        release_connection()
         call_provider(
             self,
             call=lambda: call(verification),

@@ -93,7 +93,8 @@ def circuit(provider: str, *, now: float | None = None) -> CircuitState:
 def record_success(provider: str) -> None:
     failures_key, open_key = _keys(provider)
     try:
-        if cache.get(failures_key) or cache.get(open_key) is not None:
+        values = cache.get_many([failures_key, open_key])  # one round trip: this is every call
+        if values.get(failures_key) or values.get(open_key) is not None:
             cache.delete_many([failures_key, open_key])
     except Exception:
         logger.warning("circuit of %s not updated: cache unavailable", provider)
