@@ -1,6 +1,8 @@
 """A host platform sends a new person to verify: the platform (an HTTP client with its API key)
-creates a session, the person signs up and verifies in Chromium with the sandbox vendor, is
-sent back to the platform's page with the session id, and the status API agrees."""
+registers a webhook endpoint and creates a session, the person signs up and verifies in
+Chromium with the sandbox vendor, is sent back to the platform's page with the session id, the
+platform's receiver gets the signed ``passed`` webhook (checked with the README's receiver
+code), and the status API agrees."""
 
 from __future__ import annotations
 
@@ -19,14 +21,27 @@ from hostapi.services import api_client_create
 from tests.e2e.pages import read_code
 from tests.e2e.test_verification import face_check
 from tests.factories import DEMO
+from tests.webhooks.receiver import receiver_snippet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 class PlatformPage(BaseHTTPRequestHandler):
-    """The platform's own page the person comes back to; it remembers what it was given."""
+    """The platform's own page the person comes back to, and its webhook receiver; it
+    remembers what it was given."""
 
     visits: list[str] = []
+    webhooks: list[tuple[bytes, str]] = []
+    arrived = threading.Condition()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        with PlatformPage.arrived:
+            PlatformPage.webhooks.append((body, self.headers.get("realname-signature", "")))
+            PlatformPage.arrived.notify_all()
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self) -> None:
         PlatformPage.visits.append(self.path)
@@ -45,6 +60,7 @@ class PlatformPage(BaseHTTPRequestHandler):
 def platform_site() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), PlatformPage)
     PlatformPage.visits = []
+    PlatformPage.webhooks = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -57,12 +73,15 @@ def test_a_platform_sends_a_new_person_to_verify_and_gets_the_outcome(
 ):
     _client, issued = api_client_create(
         name="Game server",
-        scopes=[Scope.READ_STATUS, Scope.CREATE_SESSIONS],
+        scopes=[Scope.READ_STATUS, Scope.CREATE_SESSIONS, Scope.MANAGE_WEBHOOKS],
         return_urls=[f"{platform_site}/realname/"],
     )
     api = httpx.Client(
         base_url=f"{site.url}/api/v1", headers={"Authorization": f"Bearer {issued.key}"}
     )
+    endpoint = api.post("/webhooks/endpoints", json={"url": f"{platform_site}/webhooks"})
+    assert endpoint.status_code == 201
+    secret = endpoint.json()["secret"]
     created = api.post(
         "/sessions",
         json={"reference": "player-1001", "return_url": f"{platform_site}/realname/back"},
@@ -116,6 +135,30 @@ def test_a_platform_sends_a_new_person_to_verify_and_gets_the_outcome(
     returned = parse_qs(urlsplit(back[0]).query)
     assert returned == {"session_id": [session["id"]]}
 
+    # The platform's receiver hears it: the signed `passed` event, checked with the README's code.
+    namespace: dict = {}
+    exec(receiver_snippet(), namespace)  # noqa: S102 - the README's own receiver
+    verified_event = namespace["verified_event"]
+
+    def verified_events() -> list[dict]:
+        events = [
+            verified_event(secret, body, signature) for body, signature in PlatformPage.webhooks
+        ]
+        assert None not in events, "a webhook whose signature the README's code refuses"
+        return events
+
+    def every_step_arrived() -> bool:
+        return {"submitted", "progressed", "passed"} <= {e["type"] for e in verified_events()}
+
+    with PlatformPage.arrived:
+        assert PlatformPage.arrived.wait_for(every_step_arrived, timeout=60), "webhooks missing"
+        events = sorted(verified_events(), key=lambda event: event["sequence"])
+    # One event per state change, numbered in the order they happened.
+    assert [event["type"] for event in events] == ["submitted", "progressed", "passed"]
+    passed = events[-1]
+    assert passed["account"]["reference"] == "player-1001"
+    assert (passed["kind"], passed["state"]) == ("personal", "passed")
+
     # The platform reads the outcome: by session, by its reference, by account.
     outcome = api.get(f"/sessions/{returned['session_id'][0]}").json()
     assert outcome["status"] == "completed"
@@ -126,6 +169,7 @@ def test_a_platform_sends_a_new_person_to_verify_and_gets_the_outcome(
     by_reference = api.get("/accounts/by-reference/player-1001").json()
     by_account = api.get(f"/accounts/{by_reference['account_id']}").json()
     assert by_reference == by_account == outcome["outcome"]
+    assert by_account["account_id"] == passed["account"]["id"]
     for response in (outcome, by_reference):
         text = str(response)
         assert DEMO["name"] not in text

@@ -1,6 +1,6 @@
 """The receiver the README shows is the one docs/webhooks.md shows (the tests run it)."""
 
-from .conftest import DOCS, README, receiver_snippet
+from .receiver import DOCS, README, receiver_snippet
 
 
 def test_the_docs_and_the_readme_show_the_same_receiver():
