@@ -14,10 +14,12 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseNotFound,
+    JsonResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,6 +31,7 @@ from accounts.identity import identity_current
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import consent_accept
+from accounts.sessions import session_matches, session_user_id
 from kernel.public import public_url
 from kernel.ratelimit import rate_limit
 from kernel.request import client_ip
@@ -49,6 +52,19 @@ from .selectors import (
 Status = PersonalVerification.Status
 logger = logging.getLogger(__name__)
 NEXT_SESSION_KEY = "verification_next"
+# The steps during which a worker or the person's face check is under way: the status page
+# asks again every few seconds (JSON, personal_status_poll; without JavaScript, meta refresh).
+POLLED_STEPS = ("identity_check", "face_preparing", "face_pending")
+# Each step in a few words (the status page's heading), for the polled answer.
+STEP_MESSAGES = {
+    "identity_check": _("Checking your details"),
+    "face_consent": _("Details confirmed: face check next"),
+    "face_preparing": _("Preparing your face check"),
+    "face_pending": _("Face check"),
+    "passed": _("Real-Name Authentication Completed"),
+    "failed": _("Verification not passed"),
+    "error": _("Your verification is waiting for us"),
+}
 
 
 def _remember_next(request: HttpRequest) -> None:
@@ -158,8 +174,7 @@ def _status_page(
         {
             "verification": verification,
             "step": step,
-            "refresh": step in ("identity_check", "face_preparing", "face_pending")
-            and face_form is None,
+            "refresh": step in POLLED_STEPS and face_form is None,
             # The provider is failing and we keep retrying: say so, and refresh less often.
             "provider_slow": verification.status in verification.PROVIDER_STATUSES
             and verification.provider_failures > 0,
@@ -188,6 +203,63 @@ def personal_status(request: HttpRequest, public_id: str) -> HttpResponse:
     """One page for every state, marked ``data-verification-status`` for automation. While a
     worker or the person's face check is under way it refreshes itself."""
     return _status_page(request, _own_verification(request, public_id))
+
+
+def poll_seconds(*, slow: bool) -> int:
+    """How often a waiting status page asks again: less often while the provider is failing."""
+    return 10 if slow else 2
+
+
+@never_cache
+@require_GET
+def personal_status_poll(request: HttpRequest, public_id: str) -> JsonResponse:
+    """Where the verification stands, for its status page's script: the session, then one
+    indexed query (the verification joined to its owner), no template and nothing personal.
+    The page swaps in its new state when ``step`` or ``slow`` change, and asks again while
+    ``poll`` holds. Signed out: 403 (the script reloads the page, which asks to log in);
+    someone else's: 404."""
+    user_id = session_user_id(request)
+    if user_id is None:
+        return JsonResponse({"error": "login_required"}, status=403)
+    verification = (
+        PersonalVerification.objects.filter(public_id=public_id, user_id=user_id)
+        .select_related("user")
+        .only(
+            "public_id",
+            "status",
+            "provider_failures",
+            "face_requested_at",
+            "liveness_url",
+            "user__password",
+            "user__is_active",
+        )
+        .first()
+    )
+    if verification is None:
+        return JsonResponse({"error": "not_found"}, status=404)
+    if not session_matches(request, verification.user):
+        return JsonResponse({"error": "login_required"}, status=403)
+    step = verification.step
+    slow = verification.status in verification.PROVIDER_STATUSES and bool(
+        verification.provider_failures
+    )
+    next_url = ""
+    if step == "face_pending":
+        next_url = verification.liveness_url
+    elif step == "passed":
+        next_url = request.session.get(NEXT_SESSION_KEY) or reverse("recharge")
+    return JsonResponse(
+        {
+            "status": verification.status,
+            "step": step,
+            "message": str(STEP_MESSAGES.get(step, "")),
+            "slow": slow,
+            "poll": step in POLLED_STEPS,
+            "poll_seconds": poll_seconds(slow=slow),
+            "page": verification.get_absolute_url(),
+            "next": next_url,
+        }
+    )
 
 
 @login_required
