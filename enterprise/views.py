@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import consent_redirect
@@ -25,10 +27,13 @@ from .licence import licence_response
 from .models import EnterpriseVerification
 from .selectors import enterprise_attempts_today, enterprise_verification_current
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 Status = EnterpriseVerification.Status
 # Each state in a few words (the status page's heading), for the polled answer.
-STATUS_MESSAGES = {
+STATUS_MESSAGES: dict[str, StrOrPromise] = {
     Status.SUBMITTED: _("Checking your company"),
     Status.PENDING_REVIEW: _("Licence under review"),
     Status.APPROVED: _("Identity Verified"),

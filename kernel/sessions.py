@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDatabaseStore
+from django.core.cache import caches
 
 SESSION_CACHE_SECONDS = 300
 
@@ -43,4 +45,6 @@ class _BoundedCache:
 class SessionStore(CachedDatabaseStore):
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
-        self._cache = _BoundedCache(self._cache, SESSION_CACHE_SECONDS)
+        self._cache: Any = _BoundedCache(
+            caches[settings.SESSION_CACHE_ALIAS], SESSION_CACHE_SECONDS
+        )

@@ -7,7 +7,7 @@ import contextlib
 import logging
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import (
     Http404,
     HttpRequest,
@@ -129,7 +129,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 def personal_start(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _remember_next(request)
-    if (elsewhere := consent_redirect(request, user)) is not None:
+    # A submission's consents are checked by the service (once, not here as well).
+    if request.method == "GET" and (elsewhere := consent_redirect(request, user)) is not None:
         return elsewhere
     current = verification_current(user=user)
     if current is not None and current.status in current.ACTIVE_STATUSES:
@@ -141,6 +142,9 @@ def personal_start(request: HttpRequest) -> HttpResponse:
         )
         if verification is not None:
             return redirect(verification)
+        consent_needed = form.has_error(NON_FIELD_ERRORS, "consent_required")
+        if consent_needed and (elsewhere := consent_redirect(request, user)) is not None:
+            return elsewhere
     attempts = verification_attempts_today(user=user)
     limit = app_settings.MAX_ATTEMPTS_PER_DAY
     return render(
