@@ -260,7 +260,7 @@ def personal_status_poll(request: HttpRequest, public_id: str) -> JsonResponse:
             "slow": slow,
             "poll": step in POLLED_STEPS,
             "poll_seconds": poll_seconds(slow=slow),
-            "page": verification.get_absolute_url(),
+            "page": request.path.removesuffix("status.json"),  # the page of this answer
             "next": next_url,
         }
     )
