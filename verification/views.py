@@ -47,6 +47,7 @@ from .selectors import (
     verification_attempts_today,
     verification_current,
     verification_lockout_lifts_at,
+    verification_poll_state,
 )
 
 Status = PersonalVerification.Status
@@ -84,7 +85,12 @@ def _user(request: HttpRequest) -> User:
 def _own_verification(request: HttpRequest, public_id: str) -> PersonalVerification:
     """Only the owner sees a verification; anyone else gets a 404, not a hint."""
     user = _user(request)
-    verification = PersonalVerification.objects.filter(public_id=public_id, user=user).first()
+    verification = (
+        PersonalVerification.objects.filter(public_id=public_id, user=user)
+        # The pages show none of the personal values: not decrypted for nothing.
+        .defer("name", "document_number", "birth_date", "result")
+        .first()
+    )
     if verification is None:
         raise Http404
     verification.user = user  # the signed-in account, already loaded: no second query
@@ -225,36 +231,21 @@ def personal_status_poll(request: HttpRequest, public_id: str) -> JsonResponse:
     user_id = session_user_id(request)
     if user_id is None:
         return JsonResponse({"error": "login_required"}, status=403)
-    verification = (
-        PersonalVerification.objects.filter(public_id=public_id, user_id=user_id)
-        .select_related("user")
-        .only(
-            "public_id",
-            "status",
-            "provider_failures",
-            "face_requested_at",
-            "liveness_url",
-            "user__password",
-            "user__is_active",
-        )
-        .first()
-    )
-    if verification is None:
+    state = verification_poll_state(public_id=public_id, user_id=user_id)
+    if state is None:
         return JsonResponse({"error": "not_found"}, status=404)
-    if not session_matches(request, verification.user):
+    if not session_matches(request, state.owner):
         return JsonResponse({"error": "login_required"}, status=403)
-    step = verification.step
-    slow = verification.status in verification.PROVIDER_STATUSES and bool(
-        verification.provider_failures
-    )
+    step = state.step
+    slow = state.status in PersonalVerification.PROVIDER_STATUSES and bool(state.provider_failures)
     next_url = ""
     if step == "face_pending":
-        next_url = verification.liveness_url
+        next_url = state.face_url
     elif step == "passed":
         next_url = request.session.get(NEXT_SESSION_KEY) or reverse("recharge")
     return JsonResponse(
         {
-            "status": verification.status,
+            "status": state.status,
             "step": step,
             "message": str(STEP_MESSAGES.get(step, "")),
             "slow": slow,
