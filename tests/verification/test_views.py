@@ -233,3 +233,40 @@ def test_a_submission_checks_each_rule_once_in_one_transaction(client, member):
     assert sum("verification_attemptreset" in sql for sql in statements) == 1
     assert sum("accounts_consentrecord" in sql for sql in statements) == 1
     assert len(statements) <= 13, statements
+
+
+def test_a_submission_seals_each_personal_value_once(member, monkeypatch):
+    """Django asks an encrypted field for its database value twice per insert; each value is
+    still encrypted once (the blind index too)."""
+    from kernel import fields
+    from verification import services as personal_services
+
+    sealed: list[str] = []
+    hashed: list[str] = []
+    real_encrypt, real_hash = fields.encrypt_str, personal_services.blind_index
+    monkeypatch.setattr(
+        fields,
+        "encrypt_str",
+        lambda text, **kw: sealed.append(kw["purpose"]) or real_encrypt(text, **kw),
+    )
+    monkeypatch.setattr(
+        personal_services,
+        "blind_index",
+        lambda text, **kw: hashed.append(text) or real_hash(text, **kw),
+    )
+
+    verification = services.verification_submit(
+        user=member,
+        name="张三",
+        document_type="cn_resident_id",
+        document_number=resident_id(),
+        birth_date=None,
+    )
+
+    assert sorted(sealed) == sorted(
+        f"verification.PersonalVerification.{name}"
+        for name in ("result", "name", "document_number", "birth_date")
+    )
+    assert len(hashed) == 1
+    stored = PersonalVerification.objects.get(pk=verification.pk)
+    assert (stored.name, stored.document_number) == ("张三", resident_id())
