@@ -244,16 +244,17 @@ def test_a_submission_seals_each_personal_value_once(member, monkeypatch):
     sealed: list[str] = []
     hashed: list[str] = []
     real_encrypt, real_hash = fields.encrypt_str, personal_services.blind_index
-    monkeypatch.setattr(
-        fields,
-        "encrypt_str",
-        lambda text, **kw: sealed.append(kw["purpose"]) or real_encrypt(text, **kw),
-    )
-    monkeypatch.setattr(
-        personal_services,
-        "blind_index",
-        lambda text, **kw: hashed.append(text) or real_hash(text, **kw),
-    )
+
+    def encrypt(text: str, **options):
+        sealed.append(options["purpose"])
+        return real_encrypt(text, **options)
+
+    def hash_once(text: str, **options):
+        hashed.append(text)
+        return real_hash(text, **options)
+
+    monkeypatch.setattr(fields, "encrypt_str", encrypt)
+    monkeypatch.setattr(personal_services, "blind_index", hash_once)
 
     verification = services.verification_submit(
         user=member,
