@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from kernel.crypto import (
@@ -47,18 +47,22 @@ class PersonKeyTable:
         return wrapped
 
     def add_wrapped_key(self, user_id: int, wrapped: str) -> str:
-        try:
-            with transaction.atomic():
-                PersonKey.objects.create(
-                    user_id=user_id, wrapped_key=wrapped, master_key_id=key_id_of(wrapped)
-                )
-            return wrapped
-        except IntegrityError:
-            # Another process made theirs first: use it (or learn the person was erased).
-            stored = self.wrapped_key(user_id)
-            if stored is None:  # pragma: no cover - the conflicting row cannot vanish
-                raise
-            return stored
+        # One statement, no savepoint: a person's first value is sealed inside the submitting
+        # transaction, and a conflict must not abort it.
+        table = connection.ops.quote_name(PersonKey._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (user_id, wrapped_key, master_key_id, created_at) "  # noqa: S608 - our table name
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (user_id) DO NOTHING RETURNING user_id",
+                [user_id, wrapped, key_id_of(wrapped), timezone.now()],
+            )
+            if cursor.fetchone() is not None:
+                return wrapped
+        # Another process made theirs first: use it (or learn the person was erased).
+        stored = self.wrapped_key(user_id)
+        if stored is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise IntegrityError(f"person key {user_id} neither inserted nor found")
+        return stored
 
 
 def register() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .models import ConsentRecord, LegalDocument, User
@@ -45,14 +46,27 @@ def consent_latest_by_document(
 
 def consent_missing(*, user: User, slugs: Iterable[str]) -> list[LegalDocument]:
     """Current documents among ``slugs`` that ``user`` has not accepted, or has withdrawn.
-    A new version is missing until accepted, whatever was accepted before."""
-    documents = legal_documents_current(slugs)
-    latest = consent_latest_by_document(user=user, documents=documents)
-    return [
-        document
-        for document in documents
-        if document.id not in latest or latest[document.id].action != ConsentRecord.Action.ACCEPTED
-    ]
+    A new version is missing until accepted, whatever was accepted before. One query: each
+    current version with the user's latest action on it (every submission asks)."""
+    wanted = list(slugs)
+    latest_action = (
+        ConsentRecord.objects.filter(user=user, document=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("action")[:1]
+    )
+    current = (
+        LegalDocument.objects.filter(slug__in=wanted, effective_at__lte=timezone.now())
+        .defer("body_zh_hans", "body_en")
+        .annotate(latest_action=Subquery(latest_action))
+        .order_by("slug", "-version")
+        .distinct("slug")
+    )
+    missing = {
+        document.slug: document
+        for document in current
+        if document.latest_action != ConsentRecord.Action.ACCEPTED  # type: ignore[attr-defined]
+    }
+    return [missing[slug] for slug in wanted if slug in missing]
 
 
 def consent_history(*, user: User) -> list[ConsentRecord]:

@@ -139,8 +139,10 @@ def enterprise_verification_submit(
     """Check the details and the licence file, store the licence encrypted, save, and queue the
     registry check. Raises ValidationError (keyed by form field where there is one) and stores
     nothing when anything is wrong."""
-    # The account checks first: they are cheap, and a licence is not rendered for nothing.
+    # The account checks first: they are cheap, and a licence is not rendered for nothing
+    # (the other-kind and attempts rules are checked again under the account's lock).
     enterprise.check_account(user=user)
+    enterprise.refuse_if_other_kind_or_out_of_attempts(user=user)
 
     errors: dict[str, Any] = {}
     company_name = clean_name_into(

@@ -34,7 +34,7 @@ from django.db import models
 from django.db.models.lookups import Exact, Lookup, Transform
 from django.utils.translation import gettext_lazy as _
 
-from .crypto import PersonErased, decrypt_str, encrypt_str
+from .crypto import PersonErased, decrypt_str, encrypt_str, primary_key_id
 
 __all__ = [
     "ERASED",
@@ -144,7 +144,16 @@ class EncryptedFieldMixin(models.Field):
         if not self.purpose:
             raise FieldError("An encrypted field must belong to a model before it stores values.")
         plaintext = self.plaintext_from_value(self.to_python(value))
-        return _Sealed(encrypt_str(plaintext, purpose=self.purpose, owner=owner))
+        # Django asks twice per insert (Model._save_table, then the insert compiler): the value
+        # is sealed once, and again only if it, its owner or the primary key changed since.
+        sealed_before = model_instance.__dict__.setdefault("_encrypted_fields_sealed", {})
+        key = (self.attname, plaintext, owner, primary_key_id())
+        cached = sealed_before.get(self.attname)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        sealed = _Sealed(encrypt_str(plaintext, purpose=self.purpose, owner=owner))
+        sealed_before[self.attname] = (key, sealed)
+        return sealed
 
     def get_prep_value(self, value: Any) -> Any:
         if value is None:

@@ -249,13 +249,22 @@ class PersonalVerification(VerificationBase):
     @property
     def step(self) -> str:
         """Where an open verification stands, for the status page and the timeline."""
-        if self.status == self.Status.SUBMITTED:
+        return self.step_of(
+            self.status,
+            face_requested=self.face_requested_at is not None,
+            face_url=self.liveness_url,
+        )
+
+    @classmethod
+    def step_of(cls, status: str, *, face_requested: bool, face_url: str) -> str:
+        """``step`` from the columns it depends on (the polled status answer reads only those)."""
+        if status == cls.Status.SUBMITTED:
             return "identity_check"
-        if self.status != self.Status.IN_PROGRESS:
-            return self.status
-        if self.face_requested_at is None:
+        if status != cls.Status.IN_PROGRESS:
+            return str(status)
+        if not face_requested:
             return "face_consent"
-        if not self.liveness_url:
+        if not face_url:
             return "face_preparing"
         return "face_pending"
 

@@ -7,17 +7,19 @@ import contextlib
 import logging
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseNotFound,
+    JsonResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,6 +31,7 @@ from accounts.identity import identity_current
 from accounts.models import User
 from accounts.selectors import consent_missing
 from accounts.services import consent_accept
+from accounts.sessions import session_matches, session_user_id
 from kernel.public import public_url
 from kernel.ratelimit import rate_limit
 from kernel.request import client_ip
@@ -44,11 +47,25 @@ from .selectors import (
     verification_attempts_today,
     verification_current,
     verification_lockout_lifts_at,
+    verification_poll_state,
 )
 
 Status = PersonalVerification.Status
 logger = logging.getLogger(__name__)
 NEXT_SESSION_KEY = "verification_next"
+# The steps during which a worker or the person's face check is under way: the status page
+# asks again every few seconds (JSON, personal_status_poll; without JavaScript, meta refresh).
+POLLED_STEPS = ("identity_check", "face_preparing", "face_pending")
+# Each step in a few words (the status page's heading), for the polled answer.
+STEP_MESSAGES = {
+    "identity_check": _("Checking your details"),
+    "face_consent": _("Details confirmed: face check next"),
+    "face_preparing": _("Preparing your face check"),
+    "face_pending": _("Face check"),
+    "passed": _("Real-Name Authentication Completed"),
+    "failed": _("Verification not passed"),
+    "error": _("Your verification is waiting for us"),
+}
 
 
 def _remember_next(request: HttpRequest) -> None:
@@ -68,7 +85,12 @@ def _user(request: HttpRequest) -> User:
 def _own_verification(request: HttpRequest, public_id: str) -> PersonalVerification:
     """Only the owner sees a verification; anyone else gets a 404, not a hint."""
     user = _user(request)
-    verification = PersonalVerification.objects.filter(public_id=public_id, user=user).first()
+    verification = (
+        PersonalVerification.objects.filter(public_id=public_id, user=user)
+        # The pages show none of the personal values: not decrypted for nothing.
+        .defer("name", "document_number", "birth_date", "result")
+        .first()
+    )
     if verification is None:
         raise Http404
     verification.user = user  # the signed-in account, already loaded: no second query
@@ -113,7 +135,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 def personal_start(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     _remember_next(request)
-    if (elsewhere := consent_redirect(request, user)) is not None:
+    # A submission's consents are checked by the service (once, not here as well).
+    if request.method == "GET" and (elsewhere := consent_redirect(request, user)) is not None:
         return elsewhere
     current = verification_current(user=user)
     if current is not None and current.status in current.ACTIVE_STATUSES:
@@ -125,6 +148,9 @@ def personal_start(request: HttpRequest) -> HttpResponse:
         )
         if verification is not None:
             return redirect(verification)
+        consent_needed = form.has_error(NON_FIELD_ERRORS, "consent_required")
+        if consent_needed and (elsewhere := consent_redirect(request, user)) is not None:
+            return elsewhere
     attempts = verification_attempts_today(user=user)
     limit = app_settings.MAX_ATTEMPTS_PER_DAY
     return render(
@@ -158,8 +184,7 @@ def _status_page(
         {
             "verification": verification,
             "step": step,
-            "refresh": step in ("identity_check", "face_preparing", "face_pending")
-            and face_form is None,
+            "refresh": step in POLLED_STEPS and face_form is None,
             # The provider is failing and we keep retrying: say so, and refresh less often.
             "provider_slow": verification.status in verification.PROVIDER_STATUSES
             and verification.provider_failures > 0,
@@ -188,6 +213,48 @@ def personal_status(request: HttpRequest, public_id: str) -> HttpResponse:
     """One page for every state, marked ``data-verification-status`` for automation. While a
     worker or the person's face check is under way it refreshes itself."""
     return _status_page(request, _own_verification(request, public_id))
+
+
+def poll_seconds(*, slow: bool) -> int:
+    """How often a waiting status page asks again: less often while the provider is failing."""
+    return 10 if slow else 2
+
+
+@never_cache
+@require_GET
+def personal_status_poll(request: HttpRequest, public_id: str) -> JsonResponse:
+    """Where the verification stands, for its status page's script: the session, then one
+    indexed query (the verification joined to its owner), no template and nothing personal.
+    The page swaps in its new state when ``step`` or ``slow`` change, and asks again while
+    ``poll`` holds. Signed out: 403 (the script reloads the page, which asks to log in);
+    someone else's: 404."""
+    user_id = session_user_id(request)
+    if user_id is None:
+        return JsonResponse({"error": "login_required"}, status=403)
+    state = verification_poll_state(public_id=public_id, user_id=user_id)
+    if state is None:
+        return JsonResponse({"error": "not_found"}, status=404)
+    if not session_matches(request, state.owner):
+        return JsonResponse({"error": "login_required"}, status=403)
+    step = state.step
+    slow = state.status in PersonalVerification.PROVIDER_STATUSES and bool(state.provider_failures)
+    next_url = ""
+    if step == "face_pending":
+        next_url = state.face_url
+    elif step == "passed":
+        next_url = request.session.get(NEXT_SESSION_KEY) or reverse("recharge")
+    return JsonResponse(
+        {
+            "status": state.status,
+            "step": step,
+            "message": str(STEP_MESSAGES.get(step, "")),
+            "slow": slow,
+            "poll": step in POLLED_STEPS,
+            "poll_seconds": poll_seconds(slow=slow),
+            "page": request.path.removesuffix("status.json"),  # the page of this answer
+            "next": next_url,
+        }
+    )
 
 
 @login_required

@@ -49,10 +49,12 @@ def test_the_routes_under_test_are_the_ones_the_site_has():
         "/verification/personal/<uuid:public_id>/",
         "/verification/personal/<uuid:public_id>/face/",
         "/verification/personal/<uuid:public_id>/return/",
+        "/verification/personal/<uuid:public_id>/status.json",
     ]
     assert ENTERPRISE == [
         "/verification/enterprise/<uuid:public_id>/",
         "/verification/enterprise/<uuid:public_id>/licence/",
+        "/verification/enterprise/<uuid:public_id>/status.json",
     ]
     assert len(DESK) == 2
 

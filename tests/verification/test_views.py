@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import (
@@ -194,3 +196,78 @@ def test_an_enterprise_account_sees_identity_verified_and_no_new_verification(cl
     assert 'data-verification-status="approved"' in page and "Identity Verified" in page
     assert f'href="{pending.get_absolute_url()}"' in page
     assert "verify-personal" not in page and "verify-enterprise" not in page
+
+
+def test_a_submission_without_the_service_description_goes_to_accept_it(client):
+    user = UserFactory.create(signed_up=True)
+    client.force_login(user)
+
+    response = client.post(
+        START,
+        {"name": "张三", "document_type": "cn_resident_id", "document_number": resident_id()},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:consent"))
+    assert not PersonalVerification.objects.exists()
+
+
+def test_a_submission_checks_each_rule_once_in_one_transaction(client, member):
+    """The account's lock, then the other-kind and attempts rules, the insert and its event:
+    each once (the rules were checked twice, and the attempts window took two queries)."""
+    client.force_login(member)
+    client.get(START)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            START,
+            {"name": "张三", "document_type": "cn_resident_id", "document_number": resident_id()},
+        )
+
+    assert response.status_code == 302
+    statements = [query["sql"] for query in queries]
+    locks = [i for i, sql in enumerate(statements) if sql.endswith("FOR UPDATE")]
+    inserts = [i for i, sql in enumerate(statements) if sql.startswith("INSERT INTO")]
+    assert len(locks) == 1 and locks[0] < inserts[0]
+    assert sum('"enterprise_enterpriseverification"' in sql for sql in statements) == 1
+    assert sum("verification_attemptreset" in sql for sql in statements) == 1
+    assert sum("accounts_consentrecord" in sql for sql in statements) == 1
+    assert len(statements) <= 13, statements
+
+
+def test_a_submission_seals_each_personal_value_once(member, monkeypatch):
+    """Django asks an encrypted field for its database value twice per insert; each value is
+    still encrypted once (the blind index too)."""
+    from kernel import fields
+    from verification import services as personal_services
+
+    sealed: list[str] = []
+    hashed: list[str] = []
+    real_encrypt, real_hash = fields.encrypt_str, personal_services.blind_index
+
+    def encrypt(text: str, **options):
+        sealed.append(options["purpose"])
+        return real_encrypt(text, **options)
+
+    def hash_once(text: str, **options):
+        hashed.append(text)
+        return real_hash(text, **options)
+
+    monkeypatch.setattr(fields, "encrypt_str", encrypt)
+    monkeypatch.setattr(personal_services, "blind_index", hash_once)
+
+    verification = services.verification_submit(
+        user=member,
+        name="张三",
+        document_type="cn_resident_id",
+        document_number=resident_id(),
+        birth_date=None,
+    )
+
+    assert sorted(sealed) == sorted(
+        f"verification.PersonalVerification.{name}"
+        for name in ("result", "name", "document_number", "birth_date")
+    )
+    assert len(hashed) == 1
+    stored = PersonalVerification.objects.get(pk=verification.pk)
+    assert (stored.name, stored.document_number) == ("张三", resident_id())

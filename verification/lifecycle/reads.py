@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import User
@@ -14,26 +15,20 @@ from ..models import AttemptReset, VerificationBase
 ATTEMPT_WINDOW = timedelta(hours=24)
 
 
-def attempts_counted_since(*, user: User, now: datetime | None = None) -> datetime:
-    """The start of the window of attempts that count against the daily limit: 24 hours ago,
-    or support staff's latest reset of the user's counter if that is later."""
-    now = now or timezone.now()
-    since = now - ATTEMPT_WINDOW
-    reset = AttemptReset.objects.filter(user=user).order_by("-at").values_list("at", flat=True)
-    latest = reset.first()
-    return max(since, latest) if latest else since
-
-
 def attempts_in_window[V: VerificationBase](
     model: type[V], *, user: User, now: datetime | None = None
 ) -> QuerySet[V]:
     """Attempts that count against the daily limit, oldest first: everything started in the
     window except those stopped by our provider's trouble (status ``error``), which are not the
-    person's fault."""
+    person's fault. The window starts 24 hours ago, or at support staff's latest reset of the
+    user's counter if that is later (a subquery: one query)."""
+    day_ago = Value((now or timezone.now()) - ATTEMPT_WINDOW)
+    latest_reset = (
+        AttemptReset.objects.filter(user=OuterRef("user_id")).order_by("-at").values("at")[:1]
+    )
     return (
-        model._default_manager.filter(
-            user=user, created_at__gt=attempts_counted_since(user=user, now=now)
-        )
+        model._default_manager.filter(user=user)
+        .filter(created_at__gt=Greatest(day_ago, Coalesce(Subquery(latest_reset), day_ago)))
         .exclude(status=model.ERROR)
         .order_by("created_at")
     )
@@ -54,7 +49,10 @@ def lockout_lifts_at(
 
 
 def current_of[V: VerificationBase](model: type[V], *, user: User) -> V | None:
-    """The account's active verification of this kind, else its newest one."""
-    verifications = model._default_manager.filter(user=user).order_by("-created_at")
-    active = verifications.filter(status__in=model.ACTIVE_STATUSES).first()
-    return active or verifications.first()
+    """The account's active verification of this kind, else its newest one (one query)."""
+    active_first = Case(
+        When(status__in=model.ACTIVE_STATUSES, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return model._default_manager.filter(user=user).order_by(active_first, "-created_at").first()

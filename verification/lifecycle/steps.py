@@ -145,8 +145,10 @@ class Lifecycle[V: VerificationBase]:
     # --- submission ----------------------------------------------------------------------------
 
     def check_account(self, *, user: User) -> None:
-        """The account may start a verification: consents given, mobile number confirmed, no
-        verification of another kind, attempts left. Raises ValidationError otherwise."""
+        """The account may start a verification: consents given, mobile number confirmed.
+        Raises ValidationError otherwise. The rules that depend on the account's other
+        verifications (no other kind, attempts left) are checked once, under the account's
+        lock, by :meth:`create`."""
         if consent_missing(user=user, slugs=accounts_settings.VERIFICATION_DOCUMENTS):
             raise ValidationError(
                 _("Please accept the real-name authentication service description first."),
@@ -154,7 +156,6 @@ class Lifecycle[V: VerificationBase]:
             )
         if not user.phone or not user.phone_verified:
             raise ValidationError(self.phone_unverified, code="phone_unverified")
-        self.refuse_if_other_kind_or_out_of_attempts(user=user)
 
     def refuse_if_other_kind_or_out_of_attempts(self, *, user: User) -> None:
         identity_refuse_other_kinds(user=user, kind=self.model.kind)
