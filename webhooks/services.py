@@ -200,7 +200,7 @@ def payload_of(event: Event, *, account_id: uuid.UUID, reference: str) -> dict[s
     }
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the change's transaction: one fate, no savepoint
 def event_record(
     *,
     user_id: int,
