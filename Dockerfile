@@ -23,4 +23,4 @@ USER realname
 EXPOSE 8000
 # gthread workers, 4 threads each (bench/results.md, "Web throughput"); WEB_CONCURRENCY sets
 # the number of processes (one per core).
-CMD ["gunicorn", "realname.wsgi:application", "--bind=0.0.0.0:8000", "--worker-class=gthread", "--threads=4"]
+CMD ["gunicorn", "realname.wsgi:application", "--bind=0.0.0.0:8000", "--worker-class=sync"]

@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=6000)
     parser.add_argument(
         "--configs",
-        default="gthread:4",
+        default="sync",
         help="gunicorn worker settings to compare, comma-separated: sync, gthread:N",
     )
     options = parser.parse_args()
