@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 from django.db.models import Model, QuerySet
 
+from accounts.retention import erased_records_purger
 from kernel.retention import in_batches, register
 
 from .app_settings import app_settings
-from .models import ApiCall, VerificationSession
+from .models import AccountLink, ApiCall, VerificationSession
 
 
 def calls_to_delete(now: datetime) -> QuerySet[ApiCall]:
@@ -57,3 +58,17 @@ def purge_sessions(now: datetime, dry_run: bool, batch_size: int) -> dict[str, i
     if dry_run:
         return {"deleted": sessions_to_delete(now).count()}
     return {"deleted": _delete_in_batches(lambda: sessions_to_delete(now), batch_size)}
+
+
+@erased_records_purger("hostapi")
+def erased_platform_records(user_ids: list[int], dry_run: bool) -> dict[str, int]:
+    """Closed accounts whose legal period is over (``accounts.erased``, in its transaction):
+    the platforms' links to them and the sessions they completed go before the account."""
+    links = AccountLink.objects.filter(user_id__in=user_ids)
+    sessions = VerificationSession.objects.filter(user_id__in=user_ids)
+    if dry_run:
+        return {"platform_links": links.count(), "platform_sessions": sessions.count()}
+    return {
+        "platform_sessions": sessions.delete()[0],
+        "platform_links": links.delete()[0],
+    }

@@ -126,6 +126,9 @@ def test_a_closed_accounts_record_goes_after_its_legal_period_and_not_before():
         "privacy_events": kept["privacy_events"],
         "personal_verifications": 2,
         "enterprise_verifications": 0,
+        "platform_links": 0,
+        "platform_sessions": 0,
+        "webhook_events": 0,
         "accounts_kept": 0,
     }
     assert footprint(person.pk) == dict.fromkeys(kept, 0)
@@ -252,3 +255,43 @@ def test_the_audit_log_still_shows_a_purged_person_as_erased(desk_client):
     assert AuditEntry.objects.filter(verification_id=verification.pk).count() == 1
     page = desk_client(lead).get(AUDIT).content.decode()
     assert page.count("(erased)") == 1
+
+
+def test_a_closed_account_linked_to_a_platform_goes_with_its_links_and_webhook_events():
+    """The platform's link, its session and the webhook events of the account (the ``erased``
+    one included) hold foreign keys to the account: they go first, so the account goes too."""
+    from hostapi.models import AccountLink, VerificationSession
+    from hostapi.services import api_client_create, session_create
+    from webhooks.models import AccountSequence, Delivery, Event
+    from webhooks.services import endpoint_create
+
+    client, _key = api_client_create(
+        name="Game server",
+        scopes=["sessions:write", "webhooks:manage"],
+        return_urls=["https://platform.example/back/"],
+    )
+    endpoint_create(client=client, url="https://platform.example/hooks")
+    person = MemberFactory.create(face=True)
+    AccountLink.objects.create(client=client, reference="player-1", user=person)
+    session = session_create(
+        client=client,
+        reference="player-1",
+        return_url="https://platform.example/back/done",
+        kind="personal",
+    )
+    VerificationSession.objects.filter(pk=session.pk).update(user=person)
+    passed(person)
+    person_erase(user=person)
+    assert Event.objects.filter(user=person, type="erased").exists()
+    later = timezone.now() + timedelta(days=DAYS + 1)
+
+    counts = run_job(JOB, now=later)
+
+    assert not User.objects.filter(pk=person.pk).exists()
+    assert counts["accounts"] == 1 and counts.get("accounts_kept", 0) == 0
+    assert counts["platform_links"] == 1 and counts["webhook_events"] >= 1
+    assert not AccountLink.objects.filter(user_id=person.pk).exists()
+    assert not Event.objects.filter(user_id=person.pk).exists()
+    assert not Delivery.objects.exists()
+    assert not AccountSequence.objects.filter(user_id=person.pk).exists()
+    assert run_job(JOB, now=later)["accounts"] == 0
