@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from hostapi.models import AccountLink, ApiClient
 from kernel import alerts
+from kernel.db import release_connection
 
 from . import signing
 from .app_settings import app_settings
@@ -383,6 +384,9 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delive
     if claimed is None:
         return None
     delivery, secrets = claimed
+    # The receiver may take the whole time-out: the pooled connection waits in the pool, not
+    # in this thread (as verification tasks do around a vendor call; kernel.db).
+    release_connection()
     outcome = _post(delivery, secrets, now=now or timezone.now())
     return _record(delivery_id, outcome, now=now or timezone.now())
 
