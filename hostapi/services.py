@@ -8,7 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -148,8 +148,10 @@ def return_url_problem(url: str) -> str:
         return _("must not contain a user name or password")
     if parts.fragment or "#" in url:
         return _("must not contain a fragment (#…)")
-    segments = parts.path.split("/")
-    if "." in segments or ".." in segments or "\\" in url:
+    # Browsers read %2e as "." in a path segment (WHATWG URL) and some servers %2f as "/".
+    segments = [unquote(segment) for segment in parts.path.split("/")]
+    encoded_separator = any(code in parts.path.lower() for code in ("%2f", "%5c"))
+    if "." in segments or ".." in segments or "\\" in url or encoded_separator:
         return _("must not contain dot segments or backslashes")
     return ""
 

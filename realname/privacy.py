@@ -25,7 +25,7 @@ from accounts.models import ConsentRecord, PrivacyEvent, User
 from accounts.personkeys import shred_person
 from accounts.phone import mask_phone
 from accounts.selectors import consent_history
-from accounts.services import account_erase, privacy_event_record
+from accounts.services import account_erase, privacy_event_record, user_lock
 from accounts.sms import backend_paths
 from enterprise.app_settings import app_settings as enterprise_settings
 from enterprise.models import EnterpriseVerification
@@ -396,7 +396,10 @@ def person_erasable(*, user: User) -> bool:
 @transaction.atomic
 def person_erase(*, user: User) -> PrivacyEvent:
     """Close ``user``'s account: blank every personal value, free the number, keep the minimal
-    evidence (see docs/privacy/rights.md), and record it with counts only."""
+    evidence (see docs/privacy/rights.md), and record it with counts only. The account's row
+    is locked first, as a submission locks it, so a submission or an answer running meanwhile
+    waits (same lock order everywhere: no deadlock) and the check below sees what it wrote."""
+    user_lock(user=user)
     if not person_erasable(user=user):
         raise ValidationError(
             _(
@@ -405,9 +408,10 @@ def person_erase(*, user: User) -> PrivacyEvent:
             ),
             code="check_running",
         )
-    event_record_account_erased(user=user)
     counts: dict[str, int] = {"personal_verifications": verification_erase_person(user=user)}
     counts.update(enterprise_erase_person(user=user))
     counts["person_keys_shredded"] = int(erase_person_keys(user))
     counts.update(account_erase(user=user))
+    # Last, as every state change takes the account's webhook sequence after its own rows.
+    event_record_account_erased(user=user)
     return privacy_event_record(user=user, kind=PrivacyEvent.Kind.ERASED, **counts)

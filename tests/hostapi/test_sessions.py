@@ -64,6 +64,8 @@ def test_create_a_session(platform, settings):
         "https://platform.example/realnamex",  # a prefix of the name, not of the path
         "https://platform.example/realname",  # the allowed path is /realname/
         "https://platform.example/realname/../admin",  # dot segments
+        "https://platform.example/realname/%2e%2e/admin",  # dot segments, percent-encoded
+        "https://platform.example/realname/%2E%2e%2Fadmin",  # an encoded separator
         "https://user:pw@platform.example/realname/done",  # credentials
         "https://platform.example/realname/done#frag",
         "/realname/done",  # relative
