@@ -486,6 +486,8 @@ def run_tests(pytest_args: list[str]) -> int:
             "verification",
             "enterprise",
             "support",
+            "hostapi",
+            "webhooks",
             "realname",
             "sandbox",
             "devstack",

@@ -7,6 +7,7 @@ document is deliberately not unique: one person may verify several accounts."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
@@ -245,6 +246,28 @@ class PersonalVerification(VerificationBase):
 
     def __str__(self) -> str:
         return f"{self.get_document_type_display()} {mask_document_number(self.document_number)}"
+
+    def blank_personal_values(self, *, at: datetime) -> None:
+        """Blank the person's values and record when (a retention purge, a withdrawal): that a
+        check ran, its outcome, the document type and the provider stay. Through ``save()``, so
+        the blanks are sealed under the person's key like any value of theirs."""
+        self.name = self.document_number = self.document_number_hash = ""
+        self.birth_date = None
+        self.result = {}
+        self.liveness_url = ""
+        self.personal_data_purged_at = at
+        self.save(
+            update_fields=[
+                "name",
+                "document_number",
+                "document_number_hash",
+                "birth_date",
+                "result",
+                "liveness_url",
+                "personal_data_purged_at",
+                "updated_at",
+            ]
+        )
 
     @property
     def step(self) -> str:

@@ -39,25 +39,7 @@ Event = VerificationEvent.Event
 
 
 def _purge(verification: PersonalVerification, *, now: datetime) -> None:
-    verification.name = ""
-    verification.document_number = ""
-    verification.document_number_hash = ""
-    verification.birth_date = None
-    verification.result = {}
-    verification.liveness_url = ""
-    verification.personal_data_purged_at = now
-    verification.save(
-        update_fields=[
-            "name",
-            "document_number",
-            "document_number_hash",
-            "birth_date",
-            "result",
-            "liveness_url",
-            "personal_data_purged_at",
-            "updated_at",
-        ]
-    )
+    verification.blank_personal_values(at=now)
     VerificationEvent.objects.create(
         kind=verification.kind, verification_id=verification.pk, event=Event.PURGED
     )

@@ -96,24 +96,7 @@ class PersonalLifecycle(Lifecycle[PersonalVerification]):
             verification.liveness_restarts += 1
 
     def erase_values(self, verification: PersonalVerification) -> None:
-        # Through save(): the blanks are sealed under the person's key like any value of theirs.
-        verification.name = verification.document_number = verification.document_number_hash = ""
-        verification.birth_date = None
-        verification.result = {}
-        verification.liveness_url = ""
-        verification.personal_data_purged_at = timezone.now()
-        verification.save(
-            update_fields=[
-                "name",
-                "document_number",
-                "document_number_hash",
-                "birth_date",
-                "result",
-                "liveness_url",
-                "personal_data_purged_at",
-                "updated_at",
-            ]
-        )
+        verification.blank_personal_values(at=timezone.now())
 
 
 personal = PersonalLifecycle()
