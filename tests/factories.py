@@ -16,6 +16,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 from PIL import Image, ImageDraw
 from stdnum.iso7064 import mod_11_2
@@ -204,6 +205,21 @@ class EnterpriseVerificationFactory(DjangoModelFactory[EnterpriseVerification]):
 
 
 # --- verifications made through the services, as the lifecycle makes them --------------------
+
+
+def passed_personal(user: User, **values: Any) -> PersonalVerification:
+    """A personal verification that passed at the sandbox provider (identity and face)."""
+    now = timezone.now()
+    return PersonalVerificationFactory.create(
+        user=user,
+        status=PersonalVerification.Status.PASSED,
+        reason_code="ok",
+        provider="sandbox",
+        identity_checked_at=now,
+        liveness_started_at=now,
+        completed_at=now,
+        **values,
+    )
 
 
 class FailedPersonalFactory(factory.Factory[PersonalVerification]):

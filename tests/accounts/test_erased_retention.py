@@ -28,8 +28,8 @@ from tests.factories import (
     FailedPersonalFactory,
     MemberFactory,
     PendingEnterpriseFactory,
-    PersonalVerificationFactory,
     StaffFactory,
+    passed_personal,
 )
 from tests.helpers import AUDIT
 from verification.models import AttemptReset, PersonalVerification, VerificationEvent
@@ -39,26 +39,12 @@ JOB = "accounts.erased"
 DAYS = 3 * 365
 
 
-def passed(user: User, **values: Any) -> PersonalVerification:
-    now = timezone.now()
-    return PersonalVerificationFactory.create(
-        user=user,
-        status=PersonalVerification.Status.PASSED,
-        reason_code="ok",
-        provider="sandbox",
-        identity_checked_at=now,
-        liveness_started_at=now,
-        completed_at=now,
-        **values,
-    )
-
-
 def closed() -> User:
     """A person with a passed and a failed verification and an attempt reset, who closed the
     account."""
     person = MemberFactory.create(face=True)
     FailedPersonalFactory.create(user=person)
-    passed(person)
+    passed_personal(person)
     AttemptReset.objects.create(user=person, reset_by=StaffFactory.create())
     person_erase(user=person)
     person.refresh_from_db()
@@ -99,7 +85,7 @@ def snapshot() -> list[tuple[Any, ...]]:
 def test_a_closed_accounts_record_goes_after_its_legal_period_and_not_before():
     person = closed()
     neighbour = MemberFactory.create(face=True)
-    passed(neighbour)
+    passed_personal(neighbour)
     kept = footprint(person.pk)
     assert kept["user"] == 1 and kept["consents"] > 0 and kept["verifications"] == 2
     assert kept["events"] > 0 and kept["resets"] == 1
@@ -164,7 +150,7 @@ def test_enterprise_records_go_with_the_account():
 
 def test_an_open_account_and_a_recent_closing_are_kept():
     open_account = MemberFactory.create(face=True)
-    passed(open_account)
+    passed_personal(open_account)
     person = closed()
     before = footprint(open_account.pk), footprint(person.pk)
     with override_settings(ACCOUNTS_RETENTION_ERASED_DAYS=10):
@@ -280,7 +266,7 @@ def test_a_closed_account_linked_to_a_platform_goes_with_its_links_and_webhook_e
         kind="personal",
     )
     VerificationSession.objects.filter(pk=session.pk).update(user=person)
-    passed(person)
+    passed_personal(person)
     person_erase(user=person)
     assert Event.objects.filter(user=person, type="erased").exists()
     later = timezone.now() + timedelta(days=DAYS + 1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.db import DatabaseError, transaction
@@ -28,6 +27,7 @@ from tests.factories import (
     PersonalVerificationFactory,
     StaffFactory,
     licence_png,
+    passed_personal,
 )
 from tests.helpers import AUDIT, detail_url, last_code
 from verification.models import PersonalVerification
@@ -37,20 +37,6 @@ pytestmark = pytest.mark.django_db
 YOUR_DATA = "/accounts/data/"
 OTHER_NAME = "李四"
 OTHER_NUMBER = "11010519850101002X"
-
-
-def passed(user: User, **values: Any) -> PersonalVerification:
-    now = timezone.now()
-    return PersonalVerificationFactory.create(
-        user=user,
-        status=PersonalVerification.Status.PASSED,
-        reason_code="ok",
-        provider="sandbox",
-        identity_checked_at=now,
-        liveness_started_at=now,
-        completed_at=now,
-        **values,
-    )
 
 
 def signed_in(user: User) -> Client:
@@ -79,12 +65,12 @@ def person() -> User:
 def other() -> User:
     """Someone else in the same database: nothing of theirs may show up."""
     user = MemberFactory.create()
-    passed(user, name=OTHER_NAME, document_number=OTHER_NUMBER)
+    passed_personal(user, name=OTHER_NAME, document_number=OTHER_NUMBER)
     return user
 
 
 def test_your_data_masks_values_until_a_fresh_sms_code(person, other, outbox):
-    passed(person)
+    passed_personal(person)
     client = signed_in(person)
     page = client.get(YOUR_DATA).content.decode()
     for section in (
@@ -141,7 +127,7 @@ def test_the_window_closes_after_the_setting(person, outbox):
 
 
 def test_the_export_holds_the_persons_values_and_nothing_of_anyone_else(person, other, outbox):
-    verification = passed(person)
+    verification = passed_personal(person)
     lead = StaffFactory.create(groups=["Support lead"])
     support_services.personal_data_reveal(
         actor=lead, verification=verification, reason="Ticket 7: name check", ip_address=None
@@ -208,7 +194,7 @@ def test_withdrawing_states_the_consequence_and_is_recorded(person, english):
     withdrawn = ConsentRecord.objects.filter(user=person, action=ConsentRecord.Action.WITHDRAWN)
     assert {r.document.slug for r in withdrawn} == {"face-rules", "realname-service"}
     # The gate closes again: a guarded page sends the person to the consent page.
-    passed(person)
+    passed_personal(person)
     response = client.get("/recharge/")
     assert response.status_code == 302 and response["location"].startswith("/accounts/consent/")
     # The account documents cannot be withdrawn on their own.
@@ -217,7 +203,7 @@ def test_withdrawing_states_the_consequence_and_is_recorded(person, english):
 
 
 def test_closing_needs_a_fresh_code_and_erases_the_person(person, other, outbox):
-    verification = passed(person)
+    verification = passed_personal(person)
     company = PendingEnterpriseFactory.create(user=MemberFactory.create())
     client = signed_in(person)
     assert client.get("/accounts/data/close/").status_code == 302
@@ -254,7 +240,7 @@ def test_closing_needs_a_fresh_code_and_erases_the_person(person, other, outbox)
 
 
 def test_the_number_of_a_closed_account_signs_up_again_and_verifies(person, outbox):
-    passed(person)
+    passed_personal(person)
     phone = str(person.phone)
     client = signed_in(person)
     reconfirm(client, person, outbox)
@@ -262,9 +248,9 @@ def test_the_number_of_a_closed_account_signs_up_again_and_verifies(person, outb
     newcomer = MemberFactory.create(phone=phone)
     assert newcomer.pk != person.pk
     # One active verification per number still holds, and the old one does not block it.
-    passed(newcomer)
+    passed_personal(newcomer)
     with pytest.raises(DatabaseError), transaction.atomic():
-        passed(newcomer)
+        passed_personal(newcomer)
 
 
 def test_closing_waits_for_a_running_check(person, outbox):
@@ -306,7 +292,7 @@ def test_privacy_events_are_append_only(person):
 
 
 def test_the_desk_shows_an_erased_person_as_erased(person, outbox, desk_client):
-    verification = passed(person)
+    verification = passed_personal(person)
     lead = StaffFactory.create(groups=["Support lead"])
     client = signed_in(person)
     reconfirm(client, person, outbox)
@@ -319,7 +305,7 @@ def test_the_desk_shows_an_erased_person_as_erased(person, outbox, desk_client):
 
 
 def test_the_audit_log_shows_an_erased_person_as_erased(person, other, outbox, desk_client):
-    mine, theirs = passed(person), PersonalVerification.objects.get(user=other)
+    mine, theirs = passed_personal(person), PersonalVerification.objects.get(user=other)
     lead = StaffFactory.create(groups=["Support lead"])
     for verification in (mine, theirs):
         support_services.personal_data_reveal(

@@ -6,12 +6,9 @@ neither the account's one verification nor the number). Withdrawing the face rul
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
-from django.utils import timezone
 
 from accounts.identity import identity_verified
 from accounts.models import User
@@ -21,9 +18,9 @@ from enterprise.storage import licence_read
 from tests.factories import (
     MemberFactory,
     PendingEnterpriseFactory,
-    PersonalVerificationFactory,
     StaffFactory,
     details,
+    passed_personal,
 )
 from verification import services
 from verification.models import PersonalVerification, VerificationEvent
@@ -31,20 +28,6 @@ from verification.models import PersonalVerification, VerificationEvent
 pytestmark = pytest.mark.django_db
 RECHARGE = "/recharge/"
 WITHDRAW = "/accounts/data/consent/{}/withdraw/"
-
-
-def passed(user: User, **values: Any) -> PersonalVerification:
-    now = timezone.now()
-    return PersonalVerificationFactory.create(
-        user=user,
-        status=PersonalVerification.Status.PASSED,
-        reason_code="ok",
-        provider="sandbox",
-        identity_checked_at=now,
-        liveness_started_at=now,
-        completed_at=now,
-        **values,
-    )
 
 
 def signed_in(user: User) -> Client:
@@ -55,7 +38,7 @@ def signed_in(user: User) -> Client:
 
 def test_withdrawing_the_service_description_ends_the_personal_verification():
     person = MemberFactory.create(face=True)
-    verification = passed(person)
+    verification = passed_personal(person)
     client = signed_in(person)
     assert client.get(RECHARGE).status_code == 200
     # The consequence is stated before the click.
@@ -99,12 +82,12 @@ def test_withdrawing_the_service_description_ends_the_personal_verification():
     assert fresh.phone == verification.phone
     # The one-active rules still hold for the fresh one.
     with pytest.raises(IntegrityError), transaction.atomic():
-        passed(person)
+        passed_personal(person)
 
 
 def test_withdrawing_the_face_rules_keeps_the_verification():
     person = MemberFactory.create(face=True)
-    verification = passed(person)
+    verification = passed_personal(person)
     signed_in(person).post(WITHDRAW.format("face-rules"))
     verification.refresh_from_db()
     assert verification.status == PersonalVerification.Status.PASSED
@@ -140,7 +123,7 @@ def test_withdrawing_ends_an_approved_enterprise_verification(
 
 
 def test_the_database_refuses_an_ended_verification_without_its_reason():
-    verification = passed(MemberFactory.create())
+    verification = passed_personal(MemberFactory.create())
     with pytest.raises(IntegrityError), transaction.atomic():
         PersonalVerification.objects.filter(pk=verification.pk).update(status="ended")
 
