@@ -27,7 +27,7 @@ from kernel.ratelimit import consume_for
 
 from . import selectors, services
 from .app_settings import app_settings
-from .models import ApiClient, Scope, VerificationSession
+from .models import AccountLink, ApiClient, Scope, VerificationSession
 
 #: Ids in the document's examples (the schemathesis test finds them). A parameter's example is
 #: given as ``example``: ninja copies a list of ``examples`` to the parameter, where OpenAPI 3.1
@@ -290,6 +290,14 @@ def _account_out(*, reference: str, user: Any) -> dict[str, Any]:
     }
 
 
+def _linked_status(link: AccountLink | None) -> dict[str, Any]:
+    """The status of the account a link of the calling client names; 404 when there is none
+    (a client cannot probe accounts not linked to it)."""
+    if link is None:
+        raise Http404
+    return _account_out(reference=link.reference, user=link.user)
+
+
 def _session_out(session: VerificationSession) -> dict[str, Any]:
     return {
         "id": session.public_id,
@@ -363,10 +371,7 @@ def account_by_reference(
     request: HttpRequest,
     reference: str = Path(..., example=str(EXAMPLE_REFERENCE)),
 ) -> dict[str, Any]:
-    link = selectors.account_link(client=_client(request), reference=reference)
-    if link is None:
-        raise Http404
-    return _account_out(reference=link.reference, user=link.user)
+    return _linked_status(selectors.account_link(client=_client(request), reference=reference))
 
 
 @router.get(
@@ -380,7 +385,4 @@ def account_by_id(
     request: HttpRequest,
     account_id: uuid.UUID = Path(..., example=str(EXAMPLE_ACCOUNT_ID)),  # noqa: B008
 ) -> dict[str, Any]:
-    link = selectors.account_link(client=_client(request), public_id=account_id)
-    if link is None:
-        raise Http404
-    return _account_out(reference=link.reference, user=link.user)
+    return _linked_status(selectors.account_link(client=_client(request), public_id=account_id))
