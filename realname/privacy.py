@@ -10,6 +10,7 @@ The export's schema is documented in docs/privacy/export.md; change ``EXPORT_VER
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -35,7 +36,7 @@ from enterprise.storage import licence_read
 from support.models import AuditEntry
 from verification.app_settings import app_settings as verification_settings
 from verification.documents import mask_document_number, mask_name
-from verification.models import Kind, PersonalVerification
+from verification.models import Kind, PersonalVerification, VerificationBase
 from verification.selectors import verifications_of
 from verification.services import verification_erasable, verification_erase_person
 from webhooks.services import event_record_account_erased
@@ -144,6 +145,17 @@ def _verification_keys(
     return verifications_of(user=user), enterprise_verifications_of(user=user)
 
 
+def _sent_to(verifications: Iterable[VerificationBase]) -> list[str]:
+    """Where the values of ``verifications`` were sent: each provider, from its first use."""
+    return sorted(
+        {
+            _("%(provider)s, from %(when)s") % {"provider": v.provider, "when": _when(v.created_at)}
+            for v in verifications
+            if v.provider
+        }
+    )
+
+
 def staff_views_of(*, user: User) -> list[AuditEntry]:
     """Every time support staff revealed ``user``'s personal data or viewed their licence."""
     personal, enterprise = _verification_keys(user)
@@ -213,14 +225,7 @@ def your_data(*, user: User) -> list[Section]:
             purpose=_(
                 "To confirm who is behind the account, as the law requires for real-name services."
             ),
-            sent_to=sorted(
-                {
-                    _("%(provider)s, from %(when)s")
-                    % {"provider": v.provider, "when": _when(v.created_at)}
-                    for v in personal
-                    if v.provider
-                }
-            ),
+            sent_to=_sent_to(personal),
             kept=kept_personal(),
             records=[
                 [
@@ -246,14 +251,7 @@ def your_data(*, user: User) -> list[Section]:
             purpose=_(
                 "To confirm that the account acts for a company: registry check and licence review."
             ),
-            sent_to=sorted(
-                {
-                    _("%(provider)s, from %(when)s")
-                    % {"provider": v.provider, "when": _when(v.created_at)}
-                    for v in enterprise
-                    if v.provider
-                }
-            ),
+            sent_to=_sent_to(enterprise),
             kept=kept_enterprise(),
             records=[
                 [
