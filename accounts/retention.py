@@ -8,7 +8,11 @@ not import them), then its consent records, its privacy events and the account r
 Consent records and privacy events are append-only and the application role has no DELETE
 privilege on them; they go through ``accounts_purge_erased_accounts`` (migration 0006), a
 ``SECURITY DEFINER`` function of the owner that deletes nothing but the rows of accounts closed
-before the cutoff. What stays, and why:
+before the cutoff, and never one closed after ``now() - floor``: the legal minimum kept by the
+owner in ``accounts_retention_floor`` (migration 0007), which the application role may only
+read. A setting below the floor, or a clock passed in that runs ahead, purges no sooner; the job
+selects with the same floor, so the higher apps' records never go without the account.
+What stays, and why:
 
 - an account still named by a record that must stay (a closed staff account in the audit log or
   as a licence's reviewer) keeps its stub and its consent records: counted as ``accounts_kept``;
@@ -19,6 +23,7 @@ before the cutoff. What stays, and why:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -29,6 +34,14 @@ from kernel.retention import register
 
 from .app_settings import app_settings
 from .models import ConsentRecord, PrivacyEvent, User
+
+logger = logging.getLogger(__name__)
+
+#: The owner's door for the append-only rows (migration 0006, floored by 0007), and the one-row
+#: table holding the legal minimum: the application role may execute the one, only read the other
+#: (``kernel.dbroles``, registered by ``AccountsConfig.ready``).
+PURGE_FUNCTION = "accounts_purge_erased_accounts(bigint[], timestamptz)"
+FLOOR_TABLE = "accounts_retention_floor"
 
 #: ``(user ids, dry_run) -> {"<what>": count}``: removes (or counts) a higher app's records of
 #: these closed accounts. Runs inside the batch's transaction, before the accounts go.
@@ -48,8 +61,37 @@ def erased_records_purger(name: str) -> Callable[[ErasedPurger], ErasedPurger]:
     return decorate
 
 
-def erased_to_purge(now: datetime) -> QuerySet[User]:
+def erased_floor() -> tuple[int, datetime]:
+    """The legal minimum in days, as the owner set it, and the latest closing it lets go by the
+    database's clock (what ``accounts_purge_erased_accounts`` clamps its cutoff to)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT min_erased_days, now() - make_interval(days => min_erased_days) "  # noqa: S608
+            f"FROM {FLOOR_TABLE}"
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError(f"{FLOOR_TABLE} has no row: run `manage.py migrate`.")
+    return row[0], row[1]
+
+
+def erased_cutoff(now: datetime) -> datetime:
+    """Accounts closed before this may go: ``ACCOUNTS_RETENTION_ERASED_DAYS`` before ``now``,
+    but never later than the floor allows."""
     cutoff = now - timedelta(days=app_settings.RETENTION_ERASED_DAYS)
+    floor_days, floor_cutoff = erased_floor()
+    if floor_cutoff < cutoff:
+        logger.warning(
+            "accounts.erased: cutoff held back to the legal minimum of %d days "
+            "(ACCOUNTS_RETENTION_ERASED_DAYS is %d)",
+            floor_days,
+            app_settings.RETENTION_ERASED_DAYS,
+        )
+        return floor_cutoff
+    return cutoff
+
+
+def erased_to_purge(cutoff: datetime) -> QuerySet[User]:
     return User.objects.filter(erased_at__isnull=False, erased_at__lt=cutoff)
 
 
@@ -80,10 +122,10 @@ def _add(total: dict[str, int], counts: dict[str, int]) -> None:
     "events, the account row) ACCOUNTS_RETENTION_ERASED_DAYS after closing.",
 )
 def purge_erased(now: datetime, dry_run: bool, batch_size: int) -> dict[str, int]:
-    cutoff = now - timedelta(days=app_settings.RETENTION_ERASED_DAYS)
+    cutoff = erased_cutoff(now)
     total: dict[str, int] = {"accounts": 0, "consent_records": 0, "privacy_events": 0}
     if dry_run:
-        ids = list(erased_to_purge(now).values_list("pk", flat=True))
+        ids = list(erased_to_purge(cutoff).values_list("pk", flat=True))
         total["accounts"] = len(ids)
         total["consent_records"] = ConsentRecord.objects.filter(user_id__in=ids).count()
         total["privacy_events"] = PrivacyEvent.objects.filter(user_id__in=ids).count()
@@ -96,7 +138,7 @@ def purge_erased(now: datetime, dry_run: bool, batch_size: int) -> dict[str, int
         with transaction.atomic():
             # Locked: a concurrent run skips these accounts instead of waiting or counting twice.
             ids = list(
-                erased_to_purge(now)
+                erased_to_purge(cutoff)
                 .filter(pk__gt=last)
                 .order_by("pk")
                 .select_for_update(skip_locked=True)

@@ -2,7 +2,11 @@
 ACCOUNTS_RETENTION_ERASED_DAYS after closing, what the law kept of an account goes (its
 verification records, consent records, privacy events, the account row); before, nothing; a
 second run and a dry run change nothing; open accounts are never touched. The append-only guard
-stays: deleting a consent record directly is refused, even with the purge's flag set."""
+stays: deleting a consent record directly is refused, even with the purge's flag set.
+
+The database holds a floor the job cannot pass (``accounts_retention_floor``, 3 years by the
+database's clock, migration 0007): a clock passed in cannot run ahead of it, so the closings
+here are moved into the past (``closed_days_ago``) rather than the clock into the future."""
 
 from __future__ import annotations
 
@@ -12,11 +16,11 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts import tasks
+from accounts import legal, tasks
 from accounts.models import ConsentRecord, PersonKey, PrivacyEvent, User
 from enterprise.models import EnterpriseVerification, LicenceAccess
 from kernel.models import RetentionRun
@@ -39,17 +43,24 @@ JOB = "accounts.erased"
 DAYS = 3 * 365
 
 
-def closed() -> User:
+def closed_days_ago(user: User, days: float) -> User:
+    """Move ``user``'s closing ``days`` into the past (the floor counts by the database's clock,
+    which a test cannot move)."""
+    User.objects.filter(pk=user.pk).update(erased_at=timezone.now() - timedelta(days=days))
+    user.refresh_from_db()
+    assert user.erased_at is not None
+    return user
+
+
+def closed(days_ago: float = DAYS + 2) -> User:
     """A person with a passed and a failed verification and an attempt reset, who closed the
-    account."""
+    account ``days_ago`` days ago (by default, just past the legal period)."""
     person = MemberFactory.create(face=True)
     FailedPersonalFactory.create(user=person)
     passed_personal(person)
     AttemptReset.objects.create(user=person, reset_by=StaffFactory.create())
     person_erase(user=person)
-    person.refresh_from_db()
-    assert person.erased_at is not None
-    return person
+    return closed_days_ago(person, days_ago)
 
 
 def footprint(user_id: int) -> dict[str, int]:
@@ -139,7 +150,7 @@ def test_enterprise_records_go_with_the_account():
         status="rejected", reason_code="licence_mismatch", completed_at=timezone.now()
     )
     person_erase(user=person)
-    person.refresh_from_db()
+    closed_days_ago(person, DAYS + 2)
     assert person.erased_at is not None
     counts = run_job(JOB, now=person.erased_at + timedelta(days=DAYS + 1))
     assert counts["accounts"] == 1 and counts["enterprise_verifications"] == 1
@@ -151,14 +162,53 @@ def test_enterprise_records_go_with_the_account():
 def test_an_open_account_and_a_recent_closing_are_kept():
     open_account = MemberFactory.create(face=True)
     passed_personal(open_account)
+    recent = closed(days_ago=DAYS - 1)
     person = closed()
-    before = footprint(open_account.pk), footprint(person.pk)
-    with override_settings(ACCOUNTS_RETENTION_ERASED_DAYS=10):
-        assert run_job(JOB, now=timezone.now() + timedelta(days=9))["accounts"] == 0
-        assert (footprint(open_account.pk), footprint(person.pk)) == before
-        assert run_job(JOB, now=timezone.now() + timedelta(days=11))["accounts"] == 1
-    assert footprint(open_account.pk) == before[0]
+    before = footprint(open_account.pk), footprint(recent.pk)
+    assert run_job(JOB, now=timezone.now())["accounts"] == 1
+    assert (footprint(open_account.pk), footprint(recent.pk)) == before
     assert footprint(person.pk)["user"] == 0
+
+
+def test_the_legal_floor_holds_back_a_lower_setting_and_a_clock_ahead():
+    """A compromised or mistaken caller cannot purge early: neither a setting below the floor,
+    nor a clock passed in that runs ahead, nor a cutoff handed to the function directly."""
+    person = closed(days_ago=11)
+    before = footprint(person.pk)
+    with override_settings(ACCOUNTS_RETENTION_ERASED_DAYS=10):
+        assert run_job(JOB, now=timezone.now())["accounts"] == 0
+        assert run_job(JOB, now=timezone.now(), dry_run=True)["accounts"] == 0
+    assert run_job(JOB, now=timezone.now() + timedelta(days=DAYS + 1))["accounts"] == 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT accounts FROM accounts_purge_erased_accounts(%s::bigint[], %s)",
+            [[person.pk], timezone.now() + timedelta(days=100 * 365)],
+        )
+        assert cursor.fetchone() == (0,)
+    # Not even the higher apps' records went ahead of the account.
+    assert footprint(person.pk) == before
+
+    closed_days_ago(person, DAYS + 1)
+    with override_settings(ACCOUNTS_RETENTION_ERASED_DAYS=10):
+        assert run_job(JOB, now=timezone.now())["accounts"] == 1
+    assert footprint(person.pk) == dict.fromkeys(before, 0)
+
+
+def test_the_floor_is_the_period_the_privacy_policy_states_and_one_row():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min_erased_days FROM accounts_retention_floor")
+        assert cursor.fetchall() == [
+            (legal.stated_periods("privacy-policy", 2)["ACCOUNTS_RETENTION_ERASED_DAYS"],)
+        ]
+        for statement in (
+            "INSERT INTO accounts_retention_floor (min_erased_days) VALUES (10)",
+            "INSERT INTO accounts_retention_floor (one_row, min_erased_days) VALUES (false, 10)",
+            "UPDATE accounts_retention_floor SET min_erased_days = -1",
+        ):
+            with pytest.raises(IntegrityError), transaction.atomic():
+                cursor.execute(statement)
+        cursor.execute("SELECT min_erased_days FROM accounts_retention_floor")
+        assert cursor.fetchall() == [(DAYS,)]
 
 
 def test_a_closed_staff_account_named_in_the_audit_log_keeps_its_stub():
@@ -168,7 +218,7 @@ def test_a_closed_staff_account_named_in_the_audit_log_keeps_its_stub():
         actor=staff, verification=verification, reason="Ticket 3: check", ip_address=None
     )
     person_erase(user=staff)
-    staff.refresh_from_db()
+    closed_days_ago(staff, DAYS + 2)
     assert staff.erased_at is not None
     later = staff.erased_at + timedelta(days=DAYS + 1)
     counts = run_job(JOB, now=later)
@@ -222,8 +272,7 @@ def test_deleting_a_consent_record_directly_stays_refused():
 
 def test_the_beat_task_runs_the_job():
     person = closed()
-    with override_settings(ACCOUNTS_RETENTION_ERASED_DAYS=0):
-        assert tasks.retention()["accounts"] == 1
+    assert tasks.retention()["accounts"] == 1
     assert not User.objects.filter(pk=person.pk).exists()
 
 
@@ -235,7 +284,7 @@ def test_the_audit_log_still_shows_a_purged_person_as_erased(desk_client):
         actor=lead, verification=verification, reason="Ticket 4: check", ip_address=None
     )
     person_erase(user=person)
-    person.refresh_from_db()
+    closed_days_ago(person, DAYS + 2)
     assert person.erased_at is not None
     assert run_job(JOB, now=person.erased_at + timedelta(days=DAYS + 1))["accounts"] == 1
     assert AuditEntry.objects.filter(verification_id=verification.pk).count() == 1
@@ -269,7 +318,8 @@ def test_a_closed_account_linked_to_a_platform_goes_with_its_links_and_webhook_e
     passed_personal(person)
     person_erase(user=person)
     assert Event.objects.filter(user=person, type="erased").exists()
-    later = timezone.now() + timedelta(days=DAYS + 1)
+    closed_days_ago(person, DAYS + 1)
+    later = timezone.now()
 
     counts = run_job(JOB, now=later)
 

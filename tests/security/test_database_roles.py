@@ -20,14 +20,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import ConsentRecord, PrivacyEvent
+from accounts.models import ConsentRecord, PrivacyEvent, User
 from accounts.services import privacy_event_record
-from kernel.dbroles import append_only_tables
+from kernel.dbroles import append_only_tables, executable_functions
 from kernel.models import RetentionRun
 from support import services
 from support.models import AuditEntry, StaffNote
 from tests.factories import FailedPersonalFactory, StaffFactory
 from tests.helpers import database_url
+from verification.models import PersonalVerification
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -190,12 +191,13 @@ def test_the_command_refuses_a_superuser_and_a_missing_role():
         call_command("grant_app_role", "realname_no_such_role")
 
 
-def run_as(role: str, *args: str) -> str:
+def run_as(role: str, *args: str, **environment: str) -> str:
     """``manage.py`` in another process connected as ``role``; its output."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "realname.settings.test",
         "DATABASE_URL": database_url({**connection.settings_dict, "USER": role}),
+        **environment,
     }
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -222,10 +224,14 @@ def test_the_app_role_purges_closed_accounts_only_through_the_owners_function(ap
     FailedPersonalFactory.create(user=person)
     open_account = MemberFactory.create()
     person_erase(user=person)
+    days = 3 * 365
+    # The floor counts by the database's clock: the closing moves into the past, not the clock.
+    type(person).objects.filter(pk=person.pk).update(
+        erased_at=timezone.now() - timedelta(days=days + 2)
+    )
     person.refresh_from_db()
     erased_at = person.erased_at
     assert erased_at is not None
-    days = 3 * 365
 
     def kept() -> tuple[int, int, int]:
         return (
@@ -267,3 +273,121 @@ def test_the_app_role_purges_closed_accounts_only_through_the_owners_function(ap
     assert kept() == (0, 0, 0)
     assert "changed accounts=0," in run_as(app_role, *job, late)
     assert RetentionRun.objects.filter(job="accounts.erased").count() == 3
+
+
+def closed_account(days_ago: int) -> User:
+    from realname.privacy import person_erase
+    from tests.factories import MemberFactory
+
+    person = MemberFactory.create(face=True)
+    FailedPersonalFactory.create(user=person)
+    person_erase(user=person)
+    type(person).objects.filter(pk=person.pk).update(
+        erased_at=timezone.now() - timedelta(days=days_ago)
+    )
+    return person
+
+
+def test_the_app_role_may_read_the_retention_floor_and_not_move_it_nor_purge_before_it(app_role):
+    """The floor (``accounts_retention_floor``, 3 years) is the owner's: the application role
+    reads it, cannot change it by any statement, and neither a cutoff it hands the function nor
+    the job run with a lower setting and a clock far ahead purges an account closed since."""
+    person = closed_account(days_ago=11)
+    days = 3 * 365
+
+    def kept() -> tuple[int, int, int]:
+        return (
+            ConsentRecord.objects.filter(user_id=person.pk).count(),
+            PrivacyEvent.objects.filter(user_id=person.pk).count(),
+            type(person).objects.filter(pk=person.pk).count(),
+        )
+
+    before = kept()
+    assert before[0] > 0 and before[2] == 1
+    with connect_as(app_role) as conn:
+        floor = "SELECT min_erased_days FROM accounts_retention_floor"
+        assert conn.execute(floor).fetchall() == [(days,)]
+        for statement in (
+            "UPDATE accounts_retention_floor SET min_erased_days = 0",
+            "DELETE FROM accounts_retention_floor",
+            "INSERT INTO accounts_retention_floor (one_row, min_erased_days) VALUES (false, 0)",
+            "TRUNCATE accounts_retention_floor",
+            "ALTER TABLE accounts_retention_floor DROP CONSTRAINT accounts_retention_floor_one_row",
+            "DROP TABLE accounts_retention_floor",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+        assert conn.execute(floor).fetchall() == [(days,)]
+        far = timezone.now() + timedelta(days=100 * 365)
+        assert conn.execute(
+            "SELECT accounts, consent_records, privacy_events, kept "
+            "FROM accounts_purge_erased_accounts(%s::bigint[], %s)",
+            [[person.pk], far],
+        ).fetchone() == (0, 0, 0, 0)
+    assert kept() == before
+
+    ahead = (timezone.now() + timedelta(days=days + 1)).isoformat()
+    job = ("retention", "--job", "accounts.erased", "--now", ahead)
+    assert "changed accounts=0," in run_as(app_role, *job, ACCOUNTS_RETENTION_ERASED_DAYS="10")
+    assert kept() == before
+    assert PersonalVerification.objects.filter(user_id=person.pk).count() == 1
+
+
+EXTRA_DEFINER = "realname_test_extra_definer()"
+
+
+@pytest.fixture
+def extra_definer_function() -> Iterator[str]:
+    """Another security-definer function of the owner, executable by PUBLIC (the default for a
+    new function) and granted to the application role by hand."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE FUNCTION {EXTRA_DEFINER} RETURNS integer LANGUAGE sql SECURITY DEFINER "
+            "AS 'SELECT 1'"
+        )
+    try:
+        yield EXTRA_DEFINER
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP FUNCTION IF EXISTS {EXTRA_DEFINER}")
+
+
+def test_the_app_role_executes_exactly_the_allowed_definer_functions(
+    app_role, extra_definer_function
+):
+    with connection.cursor() as cursor:
+        cursor.execute(f'GRANT EXECUTE ON FUNCTION {extra_definer_function} TO "{app_role}"')
+    call_command("grant_app_role", app_role, stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(to_regprocedure(f)::text ORDER BY 1) FROM unnest(%s::text[]) f",
+            [executable_functions()],
+        )
+        (allowed,) = cursor.fetchone()
+    assert allowed == ["accounts_purge_erased_accounts(bigint[],timestamp with time zone)"]
+    definers = """
+        SELECT p.oid::regprocedure::text FROM pg_proc p
+          JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE p.prosecdef AND n.nspname = current_schema()
+           AND has_function_privilege({who}, p.oid, 'EXECUTE')
+         ORDER BY 1
+    """
+    with connect_as(app_role) as conn:
+        executable = [name for (name,) in conn.execute(definers.format(who="current_user"))]
+        assert executable == allowed
+        # Nobody else (PUBLIC) may execute any of the owner's security-definer functions.
+        assert conn.execute(definers.format(who="'public'")).fetchall() == []
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            conn.execute(f"SELECT {extra_definer_function}")
+        assert conn.execute(
+            "SELECT accounts FROM accounts_purge_erased_accounts(%s::bigint[], now())", [[]]
+        ).fetchone() == (0,)
+
+
+def test_the_command_refuses_when_an_allowed_function_is_missing(app_role, monkeypatch):
+    from kernel import dbroles
+
+    monkeypatch.setattr(dbroles, "_EXECUTABLE", {"realname_no_such_function(integer)"})
+    with pytest.raises(CommandError, match=r"realname_no_such_function\(integer\).*migrate"):
+        call_command("grant_app_role", app_role)
