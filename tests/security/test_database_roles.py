@@ -6,6 +6,7 @@ the privileges themselves (the triggers stay as a second guard)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -357,7 +358,12 @@ def test_the_app_role_executes_exactly_the_allowed_definer_functions(
 ):
     with connection.cursor() as cursor:
         cursor.execute(f'GRANT EXECUTE ON FUNCTION {extra_definer_function} TO "{app_role}"')
-    call_command("grant_app_role", app_role, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    out = io.StringIO()
+    call_command("grant_app_role", app_role, stdout=out)
+    assert out.getvalue().strip().endswith(
+        "read only: accounts_retention_floor, django_migrations; "
+        "may execute: accounts_purge_erased_accounts(bigint[], timestamptz)"
+    )
 
     with connection.cursor() as cursor:
         cursor.execute(

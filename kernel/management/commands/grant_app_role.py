@@ -1,12 +1,13 @@
 """``manage.py grant_app_role ROLE``: after ``migrate``, as the owner of the tables, give the
 application role (web, worker, beat) its privileges: rows only, never ownership, TRUNCATE or
-triggers, and only SELECT and INSERT on the append-only tables (kernel.dbroles)."""
+triggers, only SELECT and INSERT on the append-only tables, only SELECT on the tables the apps
+name read-only, and EXECUTE on the functions the apps allow it and no other (kernel.dbroles)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kernel.dbroles import RoleError, app_role_grant
+from kernel.dbroles import RoleError, app_role_grant, executable_functions, read_only_tables
 
 
 class Command(BaseCommand):
@@ -23,5 +24,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{role}: rows of every table; append-only (read and insert only): "
-            f"{', '.join(append_only) or 'none'}"
+            f"{', '.join(append_only) or 'none'}; read only: {', '.join(read_only_tables())}; "
+            f"may execute: {', '.join(executable_functions()) or 'no function'}"
         )
