@@ -360,10 +360,11 @@ def test_the_app_role_executes_exactly_the_allowed_definer_functions(
         cursor.execute(f'GRANT EXECUTE ON FUNCTION {extra_definer_function} TO "{app_role}"')
     out = io.StringIO()
     call_command("grant_app_role", app_role, stdout=out)
-    assert out.getvalue().strip().endswith(
+    said = (
         "read only: accounts_retention_floor, django_migrations; "
         "may execute: accounts_purge_erased_accounts(bigint[], timestamptz)"
     )
+    assert out.getvalue().strip().endswith(said)
 
     with connection.cursor() as cursor:
         cursor.execute(
