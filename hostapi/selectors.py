@@ -93,3 +93,11 @@ def session_of(*, client: ApiClient, public_id: uuid.UUID) -> VerificationSessio
 
 def session_for_person(*, public_id: uuid.UUID) -> VerificationSession | None:
     return VerificationSession.objects.filter(public_id=public_id).select_related("client").first()
+
+
+def platform_links_of(*, user: User) -> list[AccountLink]:
+    """The host platforms ``user``'s status is shared with, oldest link first, with their
+    client (Your data, the export)."""
+    return list(
+        AccountLink.objects.filter(user=user).select_related("client").order_by("created_at", "pk")
+    )

@@ -33,6 +33,8 @@ from enterprise.models import EnterpriseVerification
 from enterprise.selectors import enterprise_verifications_of
 from enterprise.services import enterprise_erasable, enterprise_erase_person
 from enterprise.storage import licence_read
+from hostapi.models import AccountLink
+from hostapi.selectors import platform_links_of
 from support.models import AuditEntry
 from verification.app_settings import app_settings as verification_settings
 from verification.documents import mask_document_number, mask_name
@@ -121,6 +123,8 @@ class Section:
     sent_to: list[str]
     kept: str
     records: list[list[Item]] = field(default_factory=list)
+    #: Shown instead of the records when there are none (default: "Nothing held.").
+    empty: str = ""
 
 
 def _when(value: datetime | date | None) -> str:
@@ -153,6 +157,38 @@ def _sent_to(verifications: Iterable[VerificationBase]) -> list[str]:
             for v in verifications
             if v.provider
         }
+    )
+
+
+def kept_platform_links() -> str:
+    """Links go with the closed account's minimal record (``accounts.erased``, hostapi's
+    purger): until then the platform can learn that the account was closed."""
+    return _(
+        "Until you close the account. After that, the link stays for %(period)s, so that the "
+        "platform learns the account was closed; then it is deleted."
+    ) % {"period": _days(accounts_settings.RETENTION_ERASED_DAYS)}
+
+
+def _platforms_section(links: list[AccountLink]) -> Section:
+    return Section(
+        key="platforms",
+        title=_("Host platforms"),
+        purpose=_(
+            "The platforms where you verified through us. Each may ask whether your account is "
+            "verified (the kind, document type, provider and date; never your name, document "
+            "number, date of birth or mobile number) and is told when that changes, for "
+            "example when a verification ends or the account is closed."
+        ),
+        sent_to=sorted({link.client.name for link in links}),
+        kept=kept_platform_links(),
+        records=[
+            [
+                Item(_("Platform"), link.client.name),
+                Item(_("Linked"), _when(link.created_at)),
+            ]
+            for link in links
+        ],
+        empty=_("None: your verification status is not shared with any platform."),
     )
 
 
@@ -269,6 +305,7 @@ def your_data(*, user: User) -> list[Section]:
                 for v in enterprise
             ],
         ),
+        _platforms_section(platform_links_of(user=user)),
         Section(
             key="staff_views",
             title=_("Staff who saw your data"),
@@ -363,6 +400,14 @@ def export_build(*, user: User) -> dict[str, Any]:
                 "licence": _licence(v),
             }
             for v in enterprise
+        ],
+        "platform_links": [
+            {
+                "platform": link.client.name,
+                "reference": link.reference,
+                "linked_at": _iso(link.created_at),
+            }
+            for link in platform_links_of(user=user)
         ],
         "staff_views": [
             {

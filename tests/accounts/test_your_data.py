@@ -17,6 +17,8 @@ from accounts.models import ConsentRecord, PrivacyEvent, User
 from accounts.phone import is_erased_phone
 from accounts.selectors import consent_missing
 from enterprise.storage import licence_read
+from hostapi.models import AccountLink, ApiClient
+from hostapi.services import api_client_create
 from support import services as support_services
 from tests.factories import (
     DEMO,
@@ -359,3 +361,61 @@ def test_the_periods_shown_are_the_settings_the_retention_jobs_enforce(person, s
     assert "with no readable personal data, for 1 day; then it is deleted" in page
     reconfirm(client, person, outbox)
     assert "for 1 day; then it is deleted" in client.get("/accounts/data/close/").content.decode()
+
+
+def section_of(page: str, key: str) -> str:
+    start = page.index(f'data-section="{key}"')
+    return page[start : page.index("</section>", start)]
+
+
+def platform(name: str) -> ApiClient:
+    client, _key = api_client_create(
+        name=name, scopes=["sessions:write"], return_urls=["https://platform.example/back/"]
+    )
+    return client
+
+
+def test_your_data_and_the_export_list_the_platforms_the_status_is_shared_with(
+    person, other, outbox
+):
+    link = AccountLink.objects.create(
+        client=platform("Game server"), reference="player-1", user=person
+    )
+    AccountLink.objects.create(client=platform("Book shop"), reference="buyer-9", user=other)
+    client = signed_in(person)
+
+    platforms = section_of(client.get(YOUR_DATA).content.decode(), "platforms")
+    assert "Host platforms" in platforms
+    assert platforms.count("Game server") == 2  # where it was sent, and the link itself
+    assert timezone.localtime(link.created_at).strftime("%Y-%m-%d %H:%M") in platforms
+    assert "Book shop" not in platforms and "None:" not in platforms
+
+    reconfirm(client, person, outbox)
+    data = json.loads(client.get("/accounts/data/export/?format=json").content)
+    assert data["platform_links"] == [
+        {
+            "platform": "Game server",
+            "reference": "player-1",
+            "linked_at": link.created_at.isoformat(),
+        }
+    ]
+    page = client.get("/accounts/data/export/").content.decode()
+    exported = page[page.index('data-export="platform_links"') :]
+    assert "Game server" in exported and "player-1" in exported
+    assert "Book shop" not in page and "buyer-9" not in page
+    event = PrivacyEvent.objects.filter(user=person, kind=PrivacyEvent.Kind.EXPORTED).first()
+    assert event is not None and event.detail["platform_links"] == 1
+
+
+def test_an_unlinked_account_shows_no_platform_in_both_languages(person, other):
+    AccountLink.objects.create(client=platform("Book shop"), reference="buyer-9", user=other)
+    platforms = section_of(signed_in(person).get(YOUR_DATA).content.decode(), "platforms")
+    assert "None: your verification status is not shared with any platform." in platforms
+    assert "Nowhere: it stays with us." in platforms
+    assert "Book shop" not in platforms
+
+    chinese = Client(headers={"accept-language": "zh-hans"})
+    chinese.force_login(person)
+    platforms = section_of(chinese.get(YOUR_DATA).content.decode(), "platforms")
+    assert "宿主平台" in platforms
+    assert "无：您的认证状态未与任何平台共享。" in platforms
