@@ -66,6 +66,9 @@ class WebhooksSettings(AppSettings):
         "Seconds past its due time after which the sweeper sends a pending delivery again "
         "(its task was lost by the broker or a killed worker).",
     )
+    MAX_ENDPOINTS_PER_CLIENT = Setting(
+        int, 10, "Endpoints one API client may have at a time; creating one more is refused."
+    )
 
 
 app_settings = WebhooksSettings()

@@ -104,9 +104,24 @@ class IssuedSecret:
     secret: str
 
 
+class EndpointLimitReached(Exception):
+    """The client has ``WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT`` endpoints already."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"An API client may have {limit} webhook endpoints at most.")
+        self.limit = limit
+
+
 @transaction.atomic
 def endpoint_create(*, client: ApiClient, url: str) -> IssuedSecret:
+    """A new endpoint with its secret; ``EndpointLimitReached`` when the client has its
+    ``WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT`` already. The client's row stays locked until the
+    commit, so concurrent creations are counted one after the other."""
     url = endpoint_url_validate(url)
+    ApiClient.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
+    limit = app_settings.MAX_ENDPOINTS_PER_CLIENT
+    if WebhookEndpoint.objects.filter(client=client).count() >= limit:
+        raise EndpointLimitReached(limit)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint.objects.create(client=client, url=url, secret=secret)
     logger.info("webhook endpoint %s created for client %s", endpoint.pk, client.pk)

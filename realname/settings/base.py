@@ -452,6 +452,7 @@ globals().update(
         HOSTAPI_SESSION_RETENTION_DAYS=("HOSTAPI_SESSION_RETENTION_DAYS", env.int),
         ENTERPRISE_LICENCE_MAX_BYTES=("ENTERPRISE_LICENCE_MAX_BYTES", env.int),
         # Webhooks (webhooks/app_settings.py, docs/webhooks.md).
+        WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT=("WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT", env.int),
         WEBHOOKS_ALLOWED_NETWORKS=("WEBHOOKS_ALLOWED_NETWORKS", env.list),
         # The sandbox vendor (manage.py run_sandbox_provider): the URL our workers call, the URL
         # browsers are sent to (they differ inside docker-compose), the secret that signs both ways.
