@@ -69,6 +69,13 @@ class WebhooksSettings(AppSettings):
     MAX_ENDPOINTS_PER_CLIENT = Setting(
         int, 10, "Endpoints one API client may have at a time; creating one more is refused."
     )
+    RETENTION_DAYS = Setting(
+        int,
+        90,
+        "Days an event of an open account (with its deliveries and their attempt logs) is kept "
+        "once every delivery of it was delivered or failed, counted from its last attempt "
+        "(retention job ``webhooks.events``). Pending deliveries are never deleted.",
+    )
 
 
 app_settings = WebhooksSettings()
