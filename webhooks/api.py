@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import translation
 from ninja import Field, Path, Router, Schema, Status
 
-from hostapi.api import ApiKeyAuth, ApiProblem, responses
+from hostapi.api import ApiKeyAuth, ApiProblem, Error, responses
 from hostapi.models import ApiClient, Scope
 
 from . import services
@@ -103,8 +103,12 @@ def endpoints_list(request: HttpRequest) -> list[dict[str, object]]:
 
 @router.post(
     "/endpoints",
-    response=responses({201: EndpointCreated}),
+    response=responses({201: EndpointCreated, 409: Error}),
     operation_id="webhook_endpoints_create",
+    description="409 `endpoint_limit_reached` when the client has its "
+    "`WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT` endpoints (10) already: delete one first. 400 "
+    "`invalid_endpoint` for a URL that is not https://, holds credentials, or whose host is or "
+    "resolves to a private, loopback, link-local or otherwise non-public address.",
 )
 def endpoints_create(request: HttpRequest, data: EndpointIn) -> Status[object]:
     try:
@@ -120,6 +124,13 @@ def endpoints_create(request: HttpRequest, data: EndpointIn) -> Status[object]:
         return Status(
             400, {"code": "invalid_endpoint", "detail": "Invalid endpoint.", "errors": errors}
         )
+    except services.EndpointLimitReached as limit:
+        raise ApiProblem(
+            409,
+            "endpoint_limit_reached",
+            f"This API client has {limit.limit} webhook endpoints, the most it may have: "
+            "delete one before creating another.",
+        ) from None
     return Status(201, _out(issued.endpoint, secret=issued.secret))
 
 

@@ -14,11 +14,21 @@ class WebhooksSettings(AppSettings):
         "Accept ``http://`` endpoint URLs on localhost (127.0.0.1, ::1, localhost): for "
         "development and tests only. Every other endpoint URL must be ``https://``.",
     )
+    ALLOWED_NETWORKS: Setting[list[str]] = Setting(
+        list,
+        list,
+        "Networks (CIDR, e.g. ``127.0.0.0/8``) webhooks may reach although they are not public "
+        "internet addresses. Every other loopback, private, link-local, shared (CGNAT), "
+        "multicast, unspecified or reserved address is refused, at registration and at each "
+        "delivery. Empty in production (webhooks.W002 warns otherwise); development and tests "
+        "allow this host's loopback for their local receivers.",
+    )
     TIMEOUT = Setting(
         float,
         10.0,
-        "Seconds a receiver has to answer one delivery (connecting included) before the attempt "
-        "counts as a time-out and is retried.",
+        "Seconds a receiver has to answer one delivery, in all: resolving its name, connecting, "
+        "TLS, sending and the answer's status line and headers. Then the attempt counts as a "
+        "time-out and is retried.",
     )
     RETRY_BACKOFF = Setting(
         float,
@@ -55,6 +65,16 @@ class WebhooksSettings(AppSettings):
         300,
         "Seconds past its due time after which the sweeper sends a pending delivery again "
         "(its task was lost by the broker or a killed worker).",
+    )
+    MAX_ENDPOINTS_PER_CLIENT = Setting(
+        int, 10, "Endpoints one API client may have at a time; creating one more is refused."
+    )
+    RETENTION_DAYS = Setting(
+        int,
+        90,
+        "Days an event of an open account (with its deliveries and their attempt logs) is kept "
+        "once every delivery of it was delivered or failed, counted from its last attempt "
+        "(retention job ``webhooks.events``). Pending deliveries are never deleted.",
     )
 
 

@@ -126,6 +126,9 @@ class Delivery(models.Model):
     # The retry window counts from here: the first attempt, or the last redelivery.
     window_started_at = models.DateTimeField()
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # The attempt that holds the delivery now (a random token set when it is claimed): only
+    # that attempt's outcome moves the status and the schedule; a stale one is only logged.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import secrets as token_source
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from hostapi.models import AccountLink, ApiClient
 from kernel import alerts
 from kernel.db import release_connection
 
-from . import signing
+from . import signing, transport
+from .addresses import BlockedAddress, UnresolvableHost, checked_addresses
 from .app_settings import app_settings
 from .models import AccountSequence, Delivery, DeliveryAttempt, Event, WebhookEndpoint
 
@@ -37,6 +39,12 @@ logger = logging.getLogger("webhooks")
 DELIVER = "webhooks.deliver"
 ERASED = "erased"
 LOCALHOSTS = ("localhost", "127.0.0.1", "::1")
+#: Seconds the registration waits for the URL's host to resolve (the check at each delivery
+#: holds whatever happens here).
+REGISTRATION_RESOLVE_TIMEOUT = 3.0
+BLOCKED_ADDRESS = "blocked_address"
+DEADLINE_EXCEEDED = "deadline_exceeded"
+UNRESOLVABLE_HOST = "dns_error"
 #: Seconds past the time-out that an attempt in flight keeps its delivery to itself.
 LEASE_MARGIN = 60
 SWEEP_BATCH = 500
@@ -50,7 +58,10 @@ Status = Delivery.Status
 
 def endpoint_url_validate(url: str) -> str:
     """The URL as given, or a ValidationError for the ``url`` field: https only (http on
-    localhost when ``WEBHOOKS_ALLOW_HTTP_LOCALHOST``), no credentials in it."""
+    localhost when ``WEBHOOKS_ALLOW_HTTP_LOCALHOST``), no credentials in it, and a host that
+    is not (and does not now resolve to) a private, loopback, link-local or otherwise
+    non-public address (``webhooks.addresses``). A name that does not resolve yet is accepted:
+    each delivery checks again."""
     url = (url or "").strip()
     try:
         URLValidator(schemes=["http", "https"])(url)
@@ -68,6 +79,20 @@ def endpoint_url_validate(url: str) -> str:
     )
     if parts.scheme != "https" and not local_http:
         raise ValidationError({"url": _("The endpoint must use https://.")})
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        checked_addresses(parts.hostname or "", port, timeout=REGISTRATION_RESOLVE_TIMEOUT)
+    except BlockedAddress:
+        raise ValidationError(
+            {
+                "url": _(
+                    "This host is, or resolves to, a private, loopback, link-local or other "
+                    "non-public address: webhooks go to public internet addresses only."
+                )
+            }
+        ) from None
+    except UnresolvableHost:
+        pass
     return url
 
 
@@ -79,9 +104,24 @@ class IssuedSecret:
     secret: str
 
 
+class EndpointLimitReached(Exception):
+    """The client has ``WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT`` endpoints already."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"An API client may have {limit} webhook endpoints at most.")
+        self.limit = limit
+
+
 @transaction.atomic
 def endpoint_create(*, client: ApiClient, url: str) -> IssuedSecret:
+    """A new endpoint with its secret; ``EndpointLimitReached`` when the client has its
+    ``WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT`` already. The client's row stays locked until the
+    commit, so concurrent creations are counted one after the other."""
     url = endpoint_url_validate(url)
+    ApiClient.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
+    limit = app_settings.MAX_ENDPOINTS_PER_CLIENT
+    if WebhookEndpoint.objects.filter(client=client).count() >= limit:
+        raise EndpointLimitReached(limit)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint.objects.create(client=client, url=url, secret=secret)
     logger.info("webhook endpoint %s created for client %s", endpoint.pk, client.pk)
@@ -323,10 +363,22 @@ class Outcome:
     duration_ms: int
 
 
-def _claim(delivery_id: int, *, now: datetime) -> tuple[Delivery, list[str]] | None:
-    """Take a due delivery for one attempt: its due time moves past the attempt's time-out, so
-    a duplicate task (or the sweeper) finds nothing to do while the attempt runs. None when it
-    is not due, already delivered or failed, or its endpoint is disabled."""
+@dataclass(frozen=True)
+class Claim:
+    """A delivery taken for one attempt: the secrets that sign it, and the token that proves
+    the attempt still holds it when its outcome is recorded."""
+
+    delivery: Delivery
+    secrets: list[str]
+    token: str
+
+
+def _claim(delivery_id: int, *, now: datetime) -> Claim | None:
+    """Take a due delivery for one attempt: its due time moves past the attempt's time-out (the
+    attempt ends by then: ``webhooks.transport``), so a duplicate task (or the sweeper) finds
+    nothing to do while the attempt runs; a fresh claim token marks this attempt as the one
+    whose outcome counts. None when it is not due, already delivered or failed, or its
+    endpoint is disabled."""
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
@@ -342,8 +394,9 @@ def _claim(delivery_id: int, *, now: datetime) -> tuple[Delivery, list[str]] | N
         ):
             return None
         delivery.next_attempt_at = now + timedelta(seconds=app_settings.TIMEOUT + LEASE_MARGIN)
-        delivery.save(update_fields=["next_attempt_at"])
-        return delivery, signing_secrets(delivery.endpoint, now=now)
+        delivery.claim_token = token_source.token_hex(16)
+        delivery.save(update_fields=["next_attempt_at", "claim_token"])
+        return Claim(delivery, signing_secrets(delivery.endpoint, now=now), delivery.claim_token)
 
 
 def _post(delivery: Delivery, secrets: list[str], *, now: datetime) -> Outcome:
@@ -357,18 +410,24 @@ def _post(delivery: Delivery, secrets: list[str], *, now: datetime) -> Outcome:
     started = time.monotonic()
     status_code: int | None = None
     try:
-        response = httpx.post(
-            delivery.endpoint.url,
-            content=body,
-            headers=headers,
-            timeout=app_settings.TIMEOUT,
-            follow_redirects=False,
+        status_code = transport.post(
+            delivery.endpoint.url, content=body, headers=headers, timeout=app_settings.TIMEOUT
         )
-        status_code = response.status_code
         delivered = 200 <= status_code < 300
         error = "" if delivered else f"http_{status_code}"
         retryable = status_code >= 500 or status_code in (408, 429)
-    except httpx.TransportError as exc:  # time-outs, refused and reset connections, DNS
+    except BlockedAddress:  # sending again would be refused again: the URL must change
+        delivered, error, retryable = False, BLOCKED_ADDRESS, False
+        logger.warning(
+            "webhook delivery %s refused: endpoint %s resolves to a refused address",
+            delivery.pk,
+            delivery.endpoint_id,
+        )
+    except UnresolvableHost:
+        delivered, error, retryable = False, UNRESOLVABLE_HOST, True
+    except transport.DeadlineExceeded:  # the receiver trickled its answer past the time-out
+        delivered, error, retryable = False, DEADLINE_EXCEEDED, True
+    except httpx.TransportError as exc:  # time-outs, refused and reset connections
         delivered, error, retryable = False, type(exc).__name__, True
     except httpx.HTTPError as exc:
         delivered, error, retryable = False, type(exc).__name__, False
@@ -380,22 +439,37 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Delive
     """One attempt of a due delivery (what the ``webhooks.deliver`` task does). Running it
     twice, or while another attempt runs, sends nothing more: a delivered webhook is never sent
     again (unless staff redeliver it). ``now`` is for tests that move the clock."""
-    claimed = _claim(delivery_id, now=now or timezone.now())
-    if claimed is None:
+    claim = _claim(delivery_id, now=now or timezone.now())
+    if claim is None:
         return None
-    delivery, secrets = claimed
     # The receiver may take the whole time-out: the pooled connection waits in the pool, not
     # in this thread (as verification tasks do around a vendor call; kernel.db).
     release_connection()
-    outcome = _post(delivery, secrets, now=now or timezone.now())
-    return _record(delivery_id, outcome, now=now or timezone.now())
+    outcome = _post(claim.delivery, claim.secrets, now=now or timezone.now())
+    return _record(delivery_id, outcome, token=claim.token, now=now or timezone.now())
 
 
 @transaction.atomic
-def _record(delivery_id: int, outcome: Outcome, *, now: datetime) -> Delivery:
+def _record(delivery_id: int, outcome: Outcome, *, token: str, now: datetime) -> Delivery:
+    """Log the attempt; if it still holds the delivery (its claim token is the delivery's),
+    its outcome decides the status, the next attempt and the endpoint's failure count. A stale
+    attempt (its claim outlived, a newer attempt or a redelivery took over) is logged only."""
     delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     delivery.attempts += 1
+    if not token or delivery.claim_token != token:
+        logger.info("webhook delivery %s: a stale attempt ended (logged only)", delivery.pk)
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            at=now,
+            status_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error[:64],
+            will_retry=False,
+        )
+        delivery.save(update_fields=["attempts"])
+        return delivery
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    delivery.claim_token = ""
     will_retry = False
     if outcome.delivered:
         delivery.status = Status.DELIVERED
@@ -471,6 +545,7 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     delivery.status = Status.PENDING
     delivery.delivered_at = None
     delivery.next_attempt_at = delivery.window_started_at = now
+    delivery.claim_token = ""  # an attempt still in flight no longer counts: this one does
     delivery.save()
     if delivery.endpoint.enabled:
         _enqueue(delivery.pk)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from kernel.retention import run_job
+
 from . import services
 
 
@@ -17,3 +19,10 @@ def deliver(delivery_id: int) -> None:
 def sweep() -> int:
     """Celery beat runs this every minute (``CELERY_BEAT_SCHEDULE``)."""
     return services.delivery_sweep()
+
+
+@shared_task(name="webhooks.retention", acks_late=True)
+def retention() -> dict[str, int]:
+    """Celery beat runs this daily (``CELERY_BEAT_SCHEDULE``): open accounts' events past
+    ``WEBHOOKS_RETENTION_DAYS`` (``webhooks.events``). Running twice changes nothing."""
+    return run_job("webhooks.events")

@@ -336,6 +336,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "hostapi.retention",
         "schedule": crontab(hour=3, minute=47),
     },
+    "webhooks-retention": {
+        "task": "webhooks.retention",
+        "schedule": crontab(hour=4, minute=7),
+    },
 }
 
 # Logging: every handler masks phone numbers and ID-number-like strings;
@@ -451,6 +455,10 @@ globals().update(
         HOSTAPI_CALL_LOG_RETENTION_DAYS=("HOSTAPI_CALL_LOG_RETENTION_DAYS", env.int),
         HOSTAPI_SESSION_RETENTION_DAYS=("HOSTAPI_SESSION_RETENTION_DAYS", env.int),
         ENTERPRISE_LICENCE_MAX_BYTES=("ENTERPRISE_LICENCE_MAX_BYTES", env.int),
+        # Webhooks (webhooks/app_settings.py, docs/webhooks.md).
+        WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT=("WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT", env.int),
+        WEBHOOKS_RETENTION_DAYS=("WEBHOOKS_RETENTION_DAYS", env.int),
+        WEBHOOKS_ALLOWED_NETWORKS=("WEBHOOKS_ALLOWED_NETWORKS", env.list),
         # The sandbox vendor (manage.py run_sandbox_provider): the URL our workers call, the URL
         # browsers are sent to (they differ inside docker-compose), the secret that signs both ways.
         SANDBOX_PROVIDER_URL=("SANDBOX_PROVIDER_URL", env.str),

@@ -49,3 +49,5 @@ SANDBOX_PROVIDER_SECRET = env("SANDBOX_PROVIDER_SECRET", default="development-sa
 
 # A webhook receiver on this machine may listen on plain http (production: https only).
 WEBHOOKS_ALLOW_HTTP_LOCALHOST = DEBUG
+# ...and its loopback addresses are reachable (production: public addresses only).
+WEBHOOKS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"] if DEBUG else []

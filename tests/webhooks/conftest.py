@@ -5,7 +5,9 @@ to answer 5xx, 4xx or not at all for a while."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -107,9 +109,9 @@ class Receiver:
         return [event["type"] for event in self.handled]
 
 
-@pytest.fixture
-def receiver(verified_event: VerifiedEvent) -> Iterator[Receiver]:
-    state = Receiver(verified_event=verified_event)
+@contextlib.contextmanager
+def serving(state: Receiver, tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """``state`` answering on 127.0.0.1 (over TLS with ``tls``) until the block ends."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -126,17 +128,31 @@ def receiver(verified_event: VerifiedEvent) -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a refused TLS handshake: the sender's side is what the tests look at
+
+    server = Server(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/realname/webhooks"
+    scheme = "https" if tls else "http"
+    state.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/realname/webhooks"
     try:
         yield state
     finally:
         state.release.set()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def receiver(verified_event: VerifiedEvent) -> Iterator[Receiver]:
+    with serving(Receiver(verified_event=verified_event)) as state:
+        yield state
 
 
 @dataclass
