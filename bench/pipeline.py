@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from bench.common import bench_database, hold_queue, machine, record, setup_django
 
@@ -46,7 +47,8 @@ RUN_DEADLINE_SECONDS = 900
 
 
 def database_url(settings_dict: dict) -> str:
-    host = settings_dict.get("HOST") or "127.0.0.1"
+    # A socket directory (the dev stack's embedded server) is percent-encoded in the host.
+    host = quote(settings_dict.get("HOST") or "127.0.0.1", safe="")
     port = settings_dict.get("PORT") or 5432
     user = settings_dict.get("USER") or "postgres"
     password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""

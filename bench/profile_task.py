@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import secrets
 import subprocess
@@ -105,6 +106,8 @@ def profile_identity_task(connection, env: dict[str, str], title: str) -> str:
         worker.terminate()
         worker.wait(60)
     stats = pstats.Stats(str(stats_path))
+    if keep := os.environ.get("PROFILE_TASK_STATS"):  # the raw stats, for pstats' callers view
+        stats.dump_stats(keep)
     stats_path.unlink(missing_ok=True)
     rows = []
     for (filename, line, function), (_, calls, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]

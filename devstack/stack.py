@@ -515,7 +515,7 @@ def run_tests(pytest_args: list[str]) -> int:
     return 0
 
 
-BENCHMARKS = ("queue", "constraints", "pipeline", "web", "profile")
+BENCHMARKS = ("queue", "constraints", "pipeline", "web", "profile", "worker_cpu")
 
 
 @contextlib.contextmanager

@@ -17,3 +17,7 @@ else:
 # The pipeline benchmark's vendor answers seconds late; the tests' 2 s would time it out.
 if "SANDBOX_PROVIDER_TIMEOUT" in os.environ:
     SANDBOX_PROVIDER_TIMEOUT = float(os.environ["SANDBOX_PROVIDER_TIMEOUT"])
+
+# The broker under comparison (``./dev.sh bench pipeline`` with CELERY_BROKER_URL=amqp://...).
+if "CELERY_BROKER_URL" in os.environ:
+    CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"]
