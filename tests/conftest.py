@@ -264,3 +264,28 @@ def desk_client() -> Callable[[User], Client]:
         return client
 
     return signed_in
+
+
+#: Names reserved for documentation and tests (RFC 2606, RFC 6761): never a real host.
+_RESERVED_SUFFIXES = (".example", ".test", ".invalid", "example.com", "example.net", "example.org")
+
+
+@pytest.fixture(autouse=True)
+def _reserved_names_do_not_resolve(monkeypatch):
+    """The tests register webhook endpoints at made-up names (``platform.example``): answer
+    "no such name" at once, as a resolver with the internet would, instead of waiting on this
+    machine's resolver (up to the registration's time-out per name, and whatever a resolver
+    that rewrites failed lookups answers). Real names, ``localhost`` and address literals go to
+    the system resolver; the rebinding tests replace the resolver themselves."""
+    import socket
+
+    from webhooks import addresses
+
+    real_resolve = addresses.resolve
+
+    def resolve(host: str, port: int):
+        if host.lower().rstrip(".").endswith(_RESERVED_SUFFIXES):
+            raise socket.gaierror(socket.EAI_NONAME, "a reserved name: it never resolves")
+        return real_resolve(host, port)
+
+    monkeypatch.setattr(addresses, "resolve", resolve)

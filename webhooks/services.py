@@ -112,18 +112,22 @@ class EndpointLimitReached(Exception):
         self.limit = limit
 
 
-@transaction.atomic
 def endpoint_create(*, client: ApiClient, url: str) -> IssuedSecret:
     """A new endpoint with its secret; ``EndpointLimitReached`` when the client has its
     ``WEBHOOKS_MAX_ENDPOINTS_PER_CLIENT`` already. The client's row stays locked until the
-    commit, so concurrent creations are counted one after the other."""
-    url = endpoint_url_validate(url)
-    ApiClient.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
+    commit, so concurrent creations are counted one after the other. The URL's host is looked
+    up before the transaction (a slow resolver must not hold it open), and not at all for a
+    client already at its limit."""
     limit = app_settings.MAX_ENDPOINTS_PER_CLIENT
     if WebhookEndpoint.objects.filter(client=client).count() >= limit:
         raise EndpointLimitReached(limit)
-    secret = signing.new_secret()
-    endpoint = WebhookEndpoint.objects.create(client=client, url=url, secret=secret)
+    url = endpoint_url_validate(url)
+    with transaction.atomic():
+        ApiClient.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
+        if WebhookEndpoint.objects.filter(client=client).count() >= limit:
+            raise EndpointLimitReached(limit)
+        secret = signing.new_secret()
+        endpoint = WebhookEndpoint.objects.create(client=client, url=url, secret=secret)
     logger.info("webhook endpoint %s created for client %s", endpoint.pk, client.pk)
     return IssuedSecret(endpoint=endpoint, secret=secret)
 

@@ -44,6 +44,10 @@ class Budget:
         self.received = 0
         self._sockets: list[socket.socket] = []
         self._timer: threading.Timer | None = None
+        # The watchdog and close() never touch the duplicates at the same time: a descriptor
+        # closed mid-shutdown could be reused by another socket of this process.
+        self._lock = threading.Lock()
+        self._closed = False
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -61,22 +65,28 @@ class Budget:
     def watch(self, sock: socket.socket) -> None:
         """Shut ``sock`` down past the deadline, whatever it is doing then. A duplicate of its
         descriptor is kept: TLS detaches the socket object it wraps."""
-        self._sockets.append(sock.dup())
+        with self._lock:
+            self._sockets.append(sock.dup())
         if self._timer is None:
             self._timer = threading.Timer(max(self.left(), 0.0) + WATCHDOG_GRACE, self._cut)
             self._timer.daemon = True
             self._timer.start()
 
     def _cut(self) -> None:
-        for sock in self._sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        with self._lock:
+            if self._closed:
+                return
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        for sock in self._sockets:
-            sock.close()
+        with self._lock:
+            self._closed = True
+            for sock in self._sockets:
+                sock.close()
 
 
 class _BudgetedStream(httpcore.NetworkStream):

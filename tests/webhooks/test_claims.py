@@ -82,7 +82,10 @@ def test_a_trickling_receiver_is_cut_at_the_time_out_in_all(delivery, trickler, 
 
     delivery.refresh_from_db()
     entry = delivery.log.get()
-    assert (entry.status_code, entry.error, entry.will_retry) == (None, "deadline_exceeded", True)
+    # Cut at the deadline: normally while bytes still trickle in (deadline_exceeded); on a
+    # machine too loaded to read one byte in time, by the read's own share of it.
+    assert entry.status_code is None and entry.will_retry
+    assert entry.error in ("deadline_exceeded", "ReadTimeout")
     assert delivery.status == Status.PENDING
     assert trickler.gone.wait(timeout=30)  # we hung up on it...
     assert not trickler.finished.is_set()  # ...before it had answered
