@@ -8,8 +8,12 @@ password change or a closed account ends these sessions exactly as it ends the o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
@@ -33,7 +37,25 @@ def session_user_id(request: HttpRequest) -> int | None:
         return None
 
 
-def session_matches(request: HttpRequest, user: User) -> bool:
+@dataclass(frozen=True, slots=True)
+class SessionOwner:
+    """The two columns of an account the session check reads, for the polled endpoints that
+    select them with their row: building a ``User`` model for them cost more than the check.
+    The hashes are ``AbstractBaseUser``'s own functions, applied to these columns (a test
+    holds them equal to a ``User``'s)."""
+
+    password: str
+    is_active: bool
+
+    def get_session_auth_hash(self) -> str:
+        return AbstractBaseUser._get_session_auth_hash(self)  # type: ignore[attr-defined]
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback in settings.SECRET_KEY_FALLBACKS:
+            yield AbstractBaseUser._get_session_auth_hash(self, secret=fallback)  # type: ignore[attr-defined]
+
+
+def session_matches(request: HttpRequest, user: User | SessionOwner) -> bool:
     """The session still belongs to ``user``: the account is active and the session's hash is
     the one of its current password (under the secret key or one of its fallbacks)."""
     if not user.is_active:

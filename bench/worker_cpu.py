@@ -47,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1000, help="verifications for the real worker")
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--pool", default="threads", help="the worker's pool: threads or solo")
     options = parser.parse_args()
     # As production: the pool, in this process and in the workers it starts.
     os.environ.setdefault("DATABASE_POOL_MAX_SIZE", "8")
@@ -144,7 +145,7 @@ def main() -> None:
     )
     rows.append(
         [
-            f"a real worker, threads × {options.threads}, {broker} broker, {run.n} verifications",
+            f"a real worker, {options.pool} × {options.threads}, {broker} broker, {run.n} verifications",
             f"{run.worker_cpu_ms:.2f} ms",
             f"{run.worker_cpu_ms - whole_ms:+.2f} ms around the task body; "
             f"{run.n / run.seconds:.0f}/s; sandbox {run.sandbox_cpu_ms:.2f} ms",

@@ -10,6 +10,7 @@ from uuid import UUID
 from django.db import connection
 
 from accounts.models import User
+from accounts.sessions import SessionOwner
 
 from .lifecycle import attempts_today, current_of, lockout_lifts_at
 from .models import PersonalVerification
@@ -69,7 +70,7 @@ class PollState:
     step: str
     provider_failures: int
     face_url: str
-    owner: User
+    owner: SessionOwner
 
 
 def verification_poll_state(*, public_id: UUID | str, user_id: int) -> PollState | None:
@@ -90,5 +91,5 @@ def verification_poll_state(*, public_id: UUID | str, user_id: int) -> PollState
         ),
         provider_failures=failures,
         face_url=face_url,
-        owner=User(id=user_id, password=password, is_active=is_active),
+        owner=SessionOwner(password=password, is_active=is_active),
     )

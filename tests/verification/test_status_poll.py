@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.sessions import SessionOwner
 from tests.factories import (
     DEMO,
     EnterpriseVerificationFactory,
@@ -223,6 +224,32 @@ def test_a_deactivated_account_is_refused():
     user.is_active = False
     user.save()
 
+    assert client.get(poll_url(verification)).status_code == 403
+
+
+def test_the_session_check_hashes_as_django_does_for_a_user(settings):
+    """The polled answer checks the session against two columns (``SessionOwner``), with
+    Django's own hash functions: the same hashes as the ``User`` model's, fallbacks included."""
+    settings.SECRET_KEY_FALLBACKS = ["an-earlier-secret-key-of-this-deployment-0123456789"]
+    user = MemberFactory.create()
+    owner = SessionOwner(password=user.password, is_active=user.is_active)
+
+    assert owner.get_session_auth_hash() == user.get_session_auth_hash()
+    assert list(owner.get_session_auth_fallback_hash()) == list(
+        user.get_session_auth_fallback_hash()
+    )
+
+
+def test_a_session_signed_under_a_fallback_key_is_still_answered(settings):
+    user = MemberFactory.create()
+    verification = submit_demo(user)
+    client = signed_in(user)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-rotated-secret-key-for-this-test-0123456789-abcdefghij"
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+
+    assert client.get(poll_url(verification)).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
     assert client.get(poll_url(verification)).status_code == 403
 
 
