@@ -469,14 +469,7 @@ def _record(delivery_id: int, outcome: Outcome, *, token: str, now: datetime) ->
     delivery.attempts += 1
     if not token or delivery.claim_token != token:
         logger.info("webhook delivery %s: a stale attempt ended (logged only)", delivery.pk)
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            at=now,
-            status_code=outcome.status_code,
-            duration_ms=outcome.duration_ms,
-            error=outcome.error[:64],
-            will_retry=False,
-        )
+        _log_attempt(delivery, outcome, now=now, will_retry=False)
         delivery.save(update_fields=["attempts"])
         return delivery
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
@@ -491,7 +484,10 @@ def _record(delivery_id: int, outcome: Outcome, *, token: str, now: datetime) ->
         endpoint.consecutive_failures += 1
         endpoint.failing_since = endpoint.failing_since or now
         window_ends = delivery.window_started_at + timedelta(seconds=app_settings.RETRY_WINDOW)
-        retries = delivery.log.filter(at__gte=delivery.window_started_at).count() + 1
+        # Failures of this window that were retried (a stale attempt's row is not one of them).
+        retries = (
+            delivery.log.filter(at__gte=delivery.window_started_at, will_retry=True).count() + 1
+        )
         if outcome.retryable and now < window_ends:
             due = min(now + timedelta(seconds=backoff_seconds(retries)), window_ends)
             delivery.next_attempt_at = due
@@ -506,6 +502,14 @@ def _record(delivery_id: int, outcome: Outcome, *, token: str, now: datetime) ->
             outcome.error,
             ", will retry" if will_retry else "",
         )
+    _log_attempt(delivery, outcome, now=now, will_retry=will_retry)
+    delivery.save()
+    _disable_if_failing(endpoint, now=now)
+    endpoint.save()
+    return delivery
+
+
+def _log_attempt(delivery: Delivery, outcome: Outcome, *, now: datetime, will_retry: bool) -> None:
     DeliveryAttempt.objects.create(
         delivery=delivery,
         at=now,
@@ -514,10 +518,6 @@ def _record(delivery_id: int, outcome: Outcome, *, token: str, now: datetime) ->
         error=outcome.error[:64],
         will_retry=will_retry,
     )
-    delivery.save()
-    _disable_if_failing(endpoint, now=now)
-    endpoint.save()
-    return delivery
 
 
 def _disable_if_failing(endpoint: WebhookEndpoint, *, now: datetime) -> None:

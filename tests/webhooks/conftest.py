@@ -20,8 +20,10 @@ import pytest
 from accounts.models import User
 from hostapi.models import AccountLink, ApiClient, Scope
 from hostapi.services import api_client_create
+from tests.factories import MemberFactory
+from tests.helpers import submit_demo
 from webhooks import services
-from webhooks.models import WebhookEndpoint
+from webhooks.models import Delivery, WebhookEndpoint
 
 from .receiver import DOCS, README, receiver_snippet  # noqa: F401 - DOCS for the tests
 
@@ -181,3 +183,12 @@ def make_platform(receiver: Receiver, name: str = "game server") -> Platform:
 @pytest.fixture
 def platform(db: None, receiver: Receiver) -> Platform:
     return make_platform(receiver)
+
+
+@pytest.fixture
+def delivery(platform: Platform) -> Delivery:
+    """The ``submitted`` event of a linked account, not yet sent."""
+    member = MemberFactory.create()
+    platform.link(member)
+    submit_demo(member)
+    return Delivery.objects.get(endpoint=platform.endpoint)

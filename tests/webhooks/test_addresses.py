@@ -24,7 +24,7 @@ from tests.helpers import submit_demo
 from webhooks import addresses, services, transport
 from webhooks.models import Delivery, WebhookEndpoint
 
-from .conftest import Platform, Receiver, VerifiedEvent, make_platform, serving
+from .conftest import Receiver, VerifiedEvent, make_platform, serving
 from .test_api import BASE, call
 
 pytestmark = pytest.mark.django_db
@@ -158,14 +158,6 @@ def test_the_service_refuses_too(production_networks):
 
 
 # --- at delivery ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def delivery(platform: Platform) -> Delivery:
-    member = MemberFactory.create()
-    platform.link(member)
-    submit_demo(member)
-    return Delivery.objects.get(endpoint=platform.endpoint)
 
 
 def attempt(delivery: Delivery) -> Delivery:

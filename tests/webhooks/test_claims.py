@@ -13,24 +13,12 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import MemberFactory
-from tests.helpers import submit_demo
 from webhooks import services
 from webhooks.app_settings import app_settings
 from webhooks.models import Delivery, WebhookEndpoint
 
-from .conftest import Platform
-
 pytestmark = pytest.mark.django_db
 Status = Delivery.Status
-
-
-@pytest.fixture
-def delivery(platform: Platform) -> Delivery:
-    member = MemberFactory.create()
-    platform.link(member)
-    submit_demo(member)
-    return Delivery.objects.get(endpoint=platform.endpoint)
 
 
 @dataclass

@@ -23,19 +23,10 @@ from webhooks import services
 from webhooks.app_settings import app_settings
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
-from .conftest import Platform, VerifiedEvent
+from .conftest import VerifiedEvent
 
 pytestmark = pytest.mark.django_db
 Status = Delivery.Status
-
-
-@pytest.fixture
-def delivery(platform: Platform) -> Delivery:
-    """The ``submitted`` event of a linked account, not yet sent."""
-    member = MemberFactory.create()
-    platform.link(member)
-    submit_demo(member)
-    return Delivery.objects.get(endpoint=platform.endpoint)
 
 
 def attempt(delivery: Delivery, *, at=None) -> Delivery:
