@@ -17,6 +17,7 @@ from accounts.models import User
 from accounts.sessions import session_matches, session_user_id
 from kernel.ratelimit import rate_limit
 from kernel.request import client_ip
+from kernel.views import never_cached
 from verification.app_settings import app_settings as verification_settings
 
 from . import services
@@ -104,7 +105,7 @@ def status(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
-@never_cache
+@never_cached
 @require_GET
 def status_poll(request: HttpRequest, public_id: str) -> JsonResponse:
     """Where the verification stands, for its status page's script (as the personal one's:

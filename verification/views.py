@@ -35,6 +35,7 @@ from accounts.sessions import session_matches, session_user_id
 from kernel.public import public_url
 from kernel.ratelimit import rate_limit
 from kernel.request import client_ip
+from kernel.views import never_cached
 
 from . import services
 from .app_settings import app_settings
@@ -220,7 +221,7 @@ def poll_seconds(*, slow: bool) -> int:
     return 10 if slow else 2
 
 
-@never_cache
+@never_cached
 @require_GET
 def personal_status_poll(request: HttpRequest, public_id: str) -> JsonResponse:
     """Where the verification stands, for its status page's script: the session, then one

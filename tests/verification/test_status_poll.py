@@ -8,8 +8,11 @@ import json
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import parse_http_date
 
 from accounts.sessions import SessionOwner
 from tests.factories import (
@@ -225,6 +228,20 @@ def test_a_deactivated_account_is_refused():
     user.save()
 
     assert client.get(poll_url(verification)).status_code == 403
+
+
+def test_the_answer_is_never_cached_as_django_would_say_it():
+    """The polled answers write never_cache's headers out as constants: the same directives."""
+    reference = HttpResponse()
+    add_never_cache_headers(reference)
+    user = MemberFactory.create()
+    response = signed_in(user).get(poll_url(submit_demo(user)), headers=EN)
+
+    def directives(value: str) -> set[str]:
+        return {part.strip() for part in value.split(",")}
+
+    assert directives(response["Cache-Control"]) == directives(reference["Cache-Control"])
+    assert parse_http_date(response["Expires"]) <= parse_http_date(reference["Expires"])
 
 
 def test_the_session_check_hashes_as_django_does_for_a_user(settings):
